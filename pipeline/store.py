@@ -164,13 +164,17 @@ class HistoryStore:
         return self.con.execute(sql, params or []).df()
 
     # -- writes ---------------------------------------------------------------------------
-    def commit_run(self, run: dict, records_parquet: str | None) -> None:
+    def commit_run(self, run: dict, records_parquet: str | None, extra_writes=None) -> None:
         """Insert a finished run and its records in one transaction.
 
         ``records_parquet`` is a Parquet file (or glob) with the columns of ``records``.
         Records whose key already exists are left untouched, so a re-run never double-counts.
+        ``extra_writes(con)``, when given, runs inside the same transaction (e.g. the cluster
+        registry), so a run's state lands whole or not at all.
         """
         with self.transaction() as con:
+            if extra_writes is not None:
+                extra_writes(con)
             if records_parquet is not None:
                 con.execute(
                     "INSERT OR IGNORE INTO records "
