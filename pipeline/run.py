@@ -116,6 +116,7 @@ def run_pipeline(
 ) -> RunResult:
     """Run the whole job once over ``source``; see the module docstring."""
     from pipeline.cluster import discover_patterns
+    from pipeline.engine import process_parts
     from pipeline.model_io import load_model, model_version
     from pipeline.report import write_report
     from pipeline.store import HistoryStore
@@ -123,7 +124,6 @@ def run_pipeline(
     started = (now or datetime.now(UTC)).replace(tzinfo=None, microsecond=0)
     run_id = make_run_id(started, source)
     out_root = Path(out_root)
-    mask = frozenset(config.normalize.mask_pii)
     info = SourceInfo(source=source, format="")
 
     model = load_model(config.run.model_dir)
@@ -137,28 +137,28 @@ def run_pipeline(
         counts = {"read": 0, "processed": 0, "quarantined": 0, "already_seen": 0, "out_of_window": 0}
         quarantine_frames: list[pd.DataFrame] = []
         sample_parts: list[pd.DataFrame] = []
-        n_parts = 0
         max_day: date | None = None
-        for chunk in iter_records(source, config.ingest, info):
-            counts["read"] += len(chunk.records) + len(chunk.quarantine)
-            if len(chunk.quarantine):
-                quarantine_frames.append(chunk.quarantine)
-            counts["quarantined"] += len(chunk.quarantine)
-            fresh = _select_new(chunk, store, full_refresh, since, until, counts)
-            if fresh.empty:
-                continue
-            if dry_run:
-                counts["processed"] += len(fresh)
-                continue
-            result = process_chunk(fresh, model, run_id, mask, config.normalize.lang)
-            counts["processed"] += len(result)
-            days = pd.to_datetime(result["created_at"]).dropna()
-            if len(days):
-                top = days.max().date()
-                max_day = top if max_day is None or top > max_day else max_day
-            pq.write_table(_to_table(result), parts_dir / f"part-{n_parts:05d}.parquet")
-            n_parts += 1
-            sample_parts.append(_sample_complaints(result, config.cluster.fit_sample, config.cluster.seed))
+
+        def fresh_chunks():
+            for chunk in iter_records(source, config.ingest, info):
+                counts["read"] += len(chunk.records) + len(chunk.quarantine)
+                if len(chunk.quarantine):
+                    quarantine_frames.append(chunk.quarantine)
+                counts["quarantined"] += len(chunk.quarantine)
+                fresh = _select_new(chunk, store, full_refresh, since, until, counts)
+                if fresh.empty:
+                    continue
+                if dry_run:
+                    counts["processed"] += len(fresh)
+                    continue
+                yield fresh
+
+        # process_chunk + one Parquet part per chunk, on the configured engine, in chunk order.
+        for part in process_parts(fresh_chunks(), model, config, run_id=run_id, parts_dir=parts_dir):
+            counts["processed"] += part.n_records
+            if part.max_day is not None:
+                max_day = part.max_day if max_day is None or part.max_day > max_day else max_day
+            sample_parts.append(part.sample)
 
         summary = _summary(run_id, started, source, info, counts, version, config)
         if dry_run:
