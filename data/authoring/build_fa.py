@@ -30,7 +30,7 @@ SAMPLE_SEED = 7310  # a different stream for the sample feed
 THEMES = ["delivery", "product_quality", "customer_service", "price_value", "packaging",
           "wrong_missing_item", "refund_return", "payment_billing", "app_website"]
 THEME_WEIGHTS = {"delivery": 13, "product_quality": 13, "customer_service": 12, "price_value": 12,
-                 "app_website": 13, "packaging": 9, "wrong_missing_item": 9, "refund_return": 9,
+                 "app_website": 13, "packaging": 13, "wrong_missing_item": 9, "refund_return": 9,
                  "payment_billing": 9}
 DOMAIN_WEIGHTS = {"food": 38, "grocery": 18, "elec": 10, "cloth": 6, "cosm": 5, "bank": 14,
                   "ride": 3, "ebook": 4, "hotel": 2}
@@ -114,6 +114,8 @@ SLOT_RE = re.compile(r"\{(\w+)\}")
 
 
 def fill(phrase, dom, rng, cache):
+    used = set()
+
     def rep(m):
         name = m.group(1)
         if name == "x":
@@ -126,7 +128,10 @@ def fill(phrase, dom, rng, cache):
             if name not in cache or rng.random() < 0.15:
                 cache[name] = rng.choice(P.SLOTS[key])
             return cache[name]
-        return rng.choice(P.SLOTS[key])
+        opts = [v for v in P.SLOTS[key] if v not in used] or P.SLOTS[key]
+        val = rng.choice(opts)
+        used.add(val)
+        return val
     return SLOT_RE.sub(rep, phrase)
 
 
@@ -160,16 +165,21 @@ def join2(rng, a, b, connectors):
     return f"{a}{sep}{con} {b}"
 
 
-def with_open(rng, body, complaint, formal_ok=True):
+ORDERLESS = ("bank", "ride", "hotel", "ebook")
+
+
+def with_open(rng, body, complaint, formal_ok=True, dom="food"):
     r = rng.random()
     if complaint:
+        opens = P.OPEN_COMPLAINT if dom not in ORDERLESS else \
+            [o for o in P.OPEN_COMPLAINT if "سفارش" not in o]
         if r < 0.18:
             op = rng.choice(P.OPEN_ANY)
             if rng.random() < 0.5:
-                op = op.rstrip("،.") + "، " + rng.choice(P.OPEN_COMPLAINT)
+                op = op.rstrip("،.") + "، " + rng.choice(opens)
             return f"{op} {body}"
         if r < 0.38:
-            return f"{rng.choice(P.OPEN_COMPLAINT)} {body}"
+            return f"{rng.choice(opens)} {body}"
         if r < 0.43 and formal_ok:
             return f"{rng.choice(P.OPEN_COMPLAINT_FORMAL)} {body}"
         return body
@@ -209,8 +219,8 @@ def compose_complaint(rng, themes, dom):
             b = fill(pick(rng, GC_IDX, dom), dom, rng, cache)
             return a if b == a else join2(rng, a, b, ["،", ". ", "،", "."])
         if r < 0.75:
-            return with_open(rng, a, True)
-        return with_close(rng, with_open(rng, a, True), True, p=0.8)
+            return with_open(rng, a, True, dom=dom)
+        return with_close(rng, with_open(rng, a, True, dom=dom), True, p=0.8)
 
     if len(themes) == 2:
         key = tuple(themes)
@@ -226,7 +236,7 @@ def compose_complaint(rng, themes, dom):
             pr = pick(rng, GP_IDX, dom) if rng.random() < 0.3 else None
             if pr:
                 body = join2(rng, fill(pr, dom, rng, cache), body, P.CONNECT_MIXED[:3])
-        body = with_open(rng, body, True)
+        body = with_open(rng, body, True, dom=dom)
         return with_close(rng, body, True, p=0.35)
 
     theme = themes[0]
@@ -235,7 +245,7 @@ def compose_complaint(rng, themes, dom):
     if r < 0.17:
         return clause
     if r < 0.44:
-        return with_close(rng, with_open(rng, clause, True), True, p=0.35)
+        return with_close(rng, with_open(rng, clause, True, dom=dom), True, p=0.5)
     if r < 0.78:  # mixed: praise + but + complaint
         for _ in range(6):
             aspect = praise_aspect(rng, dom, exclude=(theme,))
@@ -250,8 +260,10 @@ def compose_complaint(rng, themes, dom):
         body = join2(rng, praise, clause, P.CONNECT_MIXED)
         if rng.random() < 0.12:
             body = f"{rng.choice(P.OPEN_ANY)} {body}"
-        return with_close(rng, body, True, p=0.2)
-    if r < 0.86 and CTX_IDX[dom]:  # story: context. clause. consequence
+        return with_close(rng, body, True, p=0.35)
+    story_ok = dom in ORDERLESS or theme in ("delivery", "product_quality", "wrong_missing_item", "packaging") \
+        or (dom in ("elec", "cloth", "cosm") and theme in ("customer_service", "refund_return"))
+    if r < 0.86 and CTX_IDX[dom] and story_ok:  # story: context. clause. consequence
         ctx = fill(rng.choice(CTX_IDX[dom]), dom, rng, cache)
         body = f"{ctx} {clause}"
         if rng.random() < 0.6:
@@ -289,7 +301,7 @@ def compose_noncomplaint(rng, dom):
         if rng.random() < 0.25:
             body = join2(rng, body, fill(pick(rng, GP_IDX, dom), dom, rng, cache), ["،", ". "])
         body = with_open(rng, body, False)
-        return with_close(rng, body, False, p=0.35), "praise"
+        return with_close(rng, body, False, p=0.45), "praise"
     if r < 0.72:
         n = fill(pick(rng, NEG_IDX, dom), dom, rng, cache)
         rr = rng.random()
@@ -654,10 +666,16 @@ def build_sample(train_texts):
         base_row(pick_day(rng, LEAK_START, END), product, rec, pattern="new_issue")
 
     # planted 3: PII
-    for k, (theme, tmpl) in enumerate(P.PII_TEMPLATES):
-        text = re.sub(r"\{(\w+)\}", lambda m: rng.choice(P.PII_VALUES[m.group(1)]), tmpl)
-        product = "banking_app" if theme in ("app_website", "refund_return", "payment_billing") and k % 2 \
-            else "food_delivery"
+    counters = {k: 0 for k in P.PII_VALUES}
+
+    def pii_value(m):  # rotate so every PII form appears
+        kind = m.group(1)
+        v = P.PII_VALUES[kind][counters[kind] % len(P.PII_VALUES[kind])]
+        counters[kind] += 1
+        return v
+
+    for theme, product, tmpl in P.PII_TEMPLATES:
+        text = re.sub(r"\{(\w+)\}", pii_value, tmpl)
         rec = {"text": text, "themes": [theme], "complaint": True, "kind": "complaint", "noise": []}
         base_row(pick_day(rng, START, dt.date(2026, 10, 15)), product, rec, pattern="pii")
 
