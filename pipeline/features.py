@@ -1,0 +1,752 @@
+"""Feature extraction for complaint detection and theme classification.
+
+Every text is normalised and tokenised **once** (:func:`analyze_texts`); the vectorisers below
+then read the token lists. Four blocks, stacked by :class:`FeedbackFeatures`:
+
+* word TF-IDF over token uni/bi-grams (bigrams carry negation: ``خوب نبود``, ``ليس سيئا``);
+* char_wb TF-IDF over 2–5-grams of each token, which absorbs spelling variation
+  (``میشه``/``می‌شه``/``میشود``, Arabic/Persian letter variants, stretched letters);
+* seed-lexicon counts, one column per taxonomy theme (:class:`SeedLexicon`): the cold-start
+  signal, and a feature that generalises from the taxonomy to text never seen in training;
+* polarity features (:class:`PolarityFeatures`): positive/negative lexicon hits, negated
+  positives (``خوب نبود``, ``مو زين``) and negated negatives (``بد نبود``, ``ليس سيئا``), and
+  negatives after a contrast connective (``... ولی دیر رسید``, ``... لكن وصل متاخر``).
+
+All analysers are module-level functions (picklable); vocabularies are sorted so two fits on
+the same data give byte-identical pickles.
+
+Examples
+--------
+>>> from pipeline.features import FeedbackFeatures, analyze_texts
+>>> docs = analyze_texts(["غذا خوب نبود", "بد نبود، راضی بودم"])
+>>> X = FeedbackFeatures(min_df=1).fit_transform(docs)
+>>> X.shape[0]
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "FeedbackFeatures",
+    "PolarityFeatures",
+    "SeedLexicon",
+    "analyze_texts",
+    "char_wb_ngrams",
+    "word_ngrams",
+]
+
+# ---------------------------------------------------------------------------
+# Tokenising once
+# ---------------------------------------------------------------------------
+
+
+def analyze_texts(texts: Iterable[str], *, normalized: bool = False) -> list[list[str]]:
+    """Normalise (unless ``normalized``) and tokenise each text; returns one token list per text.
+
+    ``normalize`` is idempotent, so raw and already-normalised texts give the same tokens.
+    """
+    from pipeline.normalize import normalize
+    from pipeline.tokenize import tokenize
+
+    if normalized:
+        return [tokenize(t) if isinstance(t, str) else [] for t in texts]
+    return [tokenize(normalize(t)) if isinstance(t, str) else [] for t in texts]
+
+
+def word_ngrams(tokens: Sequence[str], ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
+    """Space-joined token n-grams (the analyser of the word TF-IDF block)."""
+    lo, hi = ngram_range
+    out: list[str] = list(tokens) if lo == 1 else []
+    n_tok = len(tokens)
+    for n in range(max(lo, 2), hi + 1):
+        out.extend(" ".join(tokens[i : i + n]) for i in range(n_tok - n + 1))
+    return out
+
+
+def char_wb_ngrams(tokens: Sequence[str], ngram_range: tuple[int, int] = (2, 5)) -> list[str]:
+    """Character n-grams inside word boundaries (sklearn's ``char_wb`` applied to tokens)."""
+    lo, hi = ngram_range
+    out: list[str] = []
+    append = out.append
+    for tok in tokens:
+        w = f" {tok} "
+        lw = len(w)
+        for n in range(lo, hi + 1):
+            if n > lw:
+                break
+            for i in range(lw - n + 1):
+                append(w[i : i + n])
+    return out
+
+
+def _sorted_vocabulary(vectorizer: TfidfVectorizer) -> None:
+    """Rebuild ``vocabulary_`` in key order so the pickle does not depend on document order."""
+    vectorizer.vocabulary_ = dict(sorted(vectorizer.vocabulary_.items()))
+
+
+# ---------------------------------------------------------------------------
+# Token matching with light affix stripping
+# ---------------------------------------------------------------------------
+
+#: Persian enclitics/plural endings and Arabic suffixes stripped when matching lexicon words
+#: (longest first). Only used for matching, never for the n-gram features.
+_SUFFIXES = (
+    "هایشان",
+    "هاشون",
+    "هامون",
+    "هاتون",
+    "هایی",
+    "های",
+    "هاش",
+    "شون",
+    "مون",
+    "تون",
+    "اش",
+    "ها",
+    "ای",
+    "ش",
+    "م",
+    "ت",
+    "ی",
+    "ه",
+    "ات",
+    "ين",
+    "ون",
+    "هم",
+    "كم",
+    "ا",
+)
+_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ف")
+
+
+def _variants(token: str) -> list[str]:
+    """The token and its affix-stripped stems (kept at >= 2 letters)."""
+    out = [token]
+    for pre in _PREFIXES:
+        if token.startswith(pre) and len(token) - len(pre) >= 3:
+            out.append(token[len(pre) :])
+            break
+    for base in list(out):
+        for suf in _SUFFIXES:
+            if base.endswith(suf) and len(base) - len(suf) >= 3:
+                out.append(base[: -len(suf)])
+                break
+    return out
+
+
+def _compile_phrases(phrases_by_class: Sequence[Iterable[str]]) -> dict[str, list[tuple]]:
+    """Index phrases by first token: {first: [(rest_tokens, class_index), ...]} (sorted)."""
+    index: dict[str, set[tuple]] = {}
+    for k, phrases in enumerate(phrases_by_class):
+        for phrase in phrases:
+            for tokens in analyze_texts([phrase]):
+                if tokens:
+                    index.setdefault(tokens[0], set()).add((tuple(tokens[1:]), k))
+    return {first: sorted(entries) for first, entries in sorted(index.items())}
+
+
+def _match_positions(
+    tokens: Sequence[str], index: dict[str, list[tuple]]
+) -> list[tuple[int, int, int]]:
+    """(start, end, class) of every phrase occurrence; a token matches a phrase token when equal
+    or when one of its affix-stripped stems is (``کیفیتش`` → ``کیفیت``, ``والتوصيل`` → ``توصيل``)."""
+    hits: list[tuple[int, int, int]] = []
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        for v in _variants(tok):
+            entries = index.get(v)
+            if entries is None:
+                continue
+            for rest, k in entries:
+                end = i + 1 + len(rest)
+                if end > n:
+                    continue
+                if all(
+                    tokens[i + 1 + j] == want or want in _variants(tokens[i + 1 + j])
+                    for j, want in enumerate(rest)
+                ):
+                    hits.append((i, end, k))
+            break
+    return hits
+
+
+# ---------------------------------------------------------------------------
+# Seed lexicon (one column per theme)
+# ---------------------------------------------------------------------------
+
+
+class SeedLexicon(BaseEstimator, TransformerMixin):
+    """Count taxonomy seed-keyword matches per theme.
+
+    Parameters
+    ----------
+    taxonomy : dict or None
+        ``Taxonomy.to_dict()``; ``None`` uses the shipped default taxonomy.
+
+    Attributes
+    ----------
+    themes_ : list of str
+        Theme ids, one output column each.
+    index_ : dict
+        Seed phrases (normalised, tokenised) indexed by first token.
+
+    Examples
+    --------
+    >>> from pipeline.features import SeedLexicon, analyze_texts
+    >>> lex = SeedLexicon().fit(None)
+    >>> int(lex.transform(analyze_texts(["پیک خیلی دیر رسید"]))[0, lex.themes_.index("delivery")]) >= 1
+    True
+    """
+
+    def __init__(self, *, taxonomy: dict | None = None):
+        self.taxonomy = taxonomy
+
+    def fit(self, X=None, y=None):
+        from pipeline.taxonomy import Taxonomy, load_taxonomy
+
+        tax = Taxonomy.from_dict(self.taxonomy) if self.taxonomy is not None else load_taxonomy()
+        self.themes_ = tax.ids
+        self.index_ = _compile_phrases([t.seeds for t in tax.themes])
+        return self
+
+    def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Per-theme seed-match counts, shape (n_docs, n_themes), float32."""
+        check_is_fitted(self)
+        rows, cols = [], []
+        for r, tokens in enumerate(X):
+            seen = set()
+            for _, _, k in _match_positions(tokens, self.index_):
+                rows.append(r)
+                cols.append(k)
+                seen.add(k)
+        data = np.ones(len(rows), dtype=np.float32)
+        M = sp.csr_matrix((data, (rows, cols)), shape=(len(X), len(self.themes_)), dtype=np.float32)
+        M.sum_duplicates()
+        return M
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return np.asarray([f"seed__{t}" for t in self.themes_], dtype=object)
+
+
+# ---------------------------------------------------------------------------
+# Polarity, negation scope and contrast
+# ---------------------------------------------------------------------------
+# Hand-written word lists (project team). Matched on normalised tokens with affix stripping.
+
+_POSITIVE = (
+    # Persian
+    "خوب",
+    "خوبه",
+    "عالی",
+    "عالیه",
+    "خوشمزه",
+    "خوشمزست",
+    "خوشمزه‌ست",
+    "لذیذ",
+    "تازه",
+    "داغ",
+    "گرم",
+    "سریع",
+    "راضی",
+    "رضایت",
+    "ممنون",
+    "ممنونم",
+    "مرسی",
+    "تشکر",
+    "متشکرم",
+    "سپاس",
+    "بهترین",
+    "محشر",
+    "فوق العاده",
+    "فوق‌العاده",
+    "بی نظیر",
+    "بی‌نظیر",
+    "عاااالی",
+    "درجه یک",
+    "تمیز",
+    "مناسب",
+    "ارزون",
+    "ارزان",
+    "به موقع",
+    "سر وقت",
+    "باکیفیت",
+    "با کیفیت",
+    "خوش برخورد",
+    "مودب",
+    "دوست داشتم",
+    "پیشنهاد میکنم",
+    "پیشنهاد می‌کنم",
+    "توصیه میکنم",
+    "قشنگ",
+    "خوشگل",
+    "راحت",
+    "دقیق",
+    "اصل",
+    "سالم",
+    "خوش طعم",
+    "خوش‌طعم",
+    "ترد",
+    "نرم",
+    "معرکه",
+    "بیست",
+    "perfect",
+    "good",
+    "great",
+    "ok",
+    "اوکی",
+    # Arabic
+    "ممتاز",
+    "ممتازه",
+    "رائع",
+    "رائعه",
+    "رايع",
+    "روعه",
+    "جميل",
+    "جميله",
+    "جيد",
+    "جيده",
+    "حلو",
+    "حلوه",
+    "لذيذ",
+    "لذيذه",
+    "افضل",
+    "انصح",
+    "انصح به",
+    "سريع",
+    "نظيف",
+    "نظيفه",
+    "مناسب",
+    "شكرا",
+    "ممتع",
+    "يستاهل",
+    "يستحق",
+    "تمام",
+    "كويس",
+    "كويسه",
+    "زين",
+    "مرتب",
+    "راضي",
+    "راضيه",
+    "مبدع",
+    "اعجبني",
+    "عجبني",
+    "احببت",
+    "ننصح",
+    "متميز",
+    "ممتازة",
+    "طازج",
+    "طازه",
+    "سهل",
+    "مريح",
+    "اصلي",
+    "فخم",
+    "يجنن",
+    "بطل",
+    "مضبوط",
+)
+_NEGATIVE = (
+    # Persian
+    "بد",
+    "بده",
+    "افتضاح",
+    "افتضاحه",
+    "بی کیفیت",
+    "بی‌کیفیت",
+    "سرد",
+    "دیر",
+    "خراب",
+    "بی مزه",
+    "بی‌مزه",
+    "بیمزه",
+    "شور",
+    "کهنه",
+    "مونده",
+    "بیات",
+    "گرون",
+    "گران",
+    "ضعیف",
+    "داغون",
+    "آشغال",
+    "اشغال",
+    "مزخرف",
+    "وحشتناک",
+    "ناراضی",
+    "متاسفانه",
+    "متأسفانه",
+    "نرسید",
+    "ناقص",
+    "اشتباه",
+    "خام",
+    "سوخته",
+    "فاسد",
+    "تاخیر",
+    "تأخیر",
+    "بدترین",
+    "حیف",
+    "پشیمون",
+    "پشیمان",
+    "شفته",
+    "چرب",
+    "کثیف",
+    "افتضاحی",
+    "اسفناک",
+    "ناامید",
+    "دلخور",
+    "گند",
+    "بدمزه",
+    "بد مزه",
+    "افت",
+    "کلاهبرداری",
+    "کلاه برداری",
+    "دزدی",
+    "بی ادب",
+    "بی‌ادب",
+    "بی احترامی",
+    "معیوب",
+    "شکسته",
+    "پاره",
+    "تقلبی",
+    "کم",
+    "کمه",
+    "ریخته",
+    "له",
+    "یخ",
+    "هنگ",
+    "ارور",
+    "مسخره",
+    "نپخته",
+    "سفت",
+    "خمیر",
+    "لغو",
+    "کنسل",
+    "گم",
+    "خسته",
+    "اعصاب",
+    "بدبختی",
+    "فاجعه",
+    "ضایع",
+    "bad",
+    "worst",
+    # Arabic
+    "سيء",
+    "سيئ",
+    "سيئه",
+    "سيئة",
+    "سئ",
+    "رديء",
+    "ردئ",
+    "رديئه",
+    "تعبان",
+    "خايس",
+    "زفت",
+    "مقرف",
+    "بطيء",
+    "بطئ",
+    "متاخر",
+    "تاخير",
+    "تاخر",
+    "غالي",
+    "غاليه",
+    "مكسور",
+    "خربان",
+    "فاشل",
+    "اسوا",
+    "للاسف",
+    "معطل",
+    "ضعيف",
+    "مزعج",
+    "سيئا",
+    "رديئا",
+    "وسخ",
+    "خساره",
+    "ندمت",
+    "نصب",
+    "حرامي",
+    "بارد",
+    "تالف",
+    "مغشوش",
+    "تقليد",
+    "سرقه",
+    "اسوء",
+    "زباله",
+    "فاشله",
+    "مخيب",
+    "خيبه",
+    "مشكله",
+    "مشاكل",
+    "عيب",
+    "عيوب",
+    "سيئين",
+    "قذر",
+    "متسخ",
+    "ناقص",
+    "خطا",
+    "غلط",
+    "ابدا",
+    "حسبي الله",
+)
+#: Persian verbal negation that follows its predicate: "خوب نبود", "تازه نیست".
+_NEG_AFTER = (
+    "نبود",
+    "نیست",
+    "نبودن",
+    "نیستن",
+    "نبوده",
+    "نیس",
+    "نشد",
+    "نمیشه",
+    "نمی‌شه",
+    "نشده",
+    "نبودند",
+    "نیستند",
+    "نداشت",
+    "نداره",
+    "نداشتن",
+)
+#: Negators that precede their scope (Persian and Arabic): "نه خوب", "ليس سيئا", "مو زين".
+_NEG_BEFORE = (
+    "نه",
+    "هیچ",
+    "غیر",
+    "ليس",
+    "ليست",
+    "لا",
+    "لم",
+    "لن",
+    "مو",
+    "مش",
+    "مب",
+    "مهوب",
+    "غير",
+    "بدون",
+    "مافي",
+    "مابي",
+)
+#: Contrast connectives: what follows usually carries the point of a mixed message.
+_CONTRAST = (
+    "ولی",
+    "اما",
+    "ولي",
+    "لكن",
+    "لاكن",
+    "ولكن",
+    "بس",
+    "منتها",
+    "الا",
+    "إلا",
+    "مع ذلك",
+    "هرچند",
+)
+_EMO = ("EMOPOS", "EMONEG")
+
+POLARITY_FEATURES = (
+    "pos",
+    "neg",
+    "neg_pos",  # negated positive: "خوب نبود" -> complaint
+    "neg_neg",  # negated negative: "بد نبود" -> not a complaint
+    "contrast",
+    "neg_after_contrast",
+    "pos_after_contrast",
+    "emo_pos",
+    "emo_neg",
+    "net",
+)
+
+
+class PolarityFeatures(BaseEstimator, TransformerMixin):
+    """Negation- and contrast-aware lexicon polarity counts (log-scaled).
+
+    Parameters
+    ----------
+    scale : float
+        Multiplies every feature (relative weight of this block against the TF-IDF blocks).
+
+    Attributes
+    ----------
+    index_ : dict
+        Positive (class 0) and negative (class 1) phrases indexed by first token.
+    neg_after_, neg_before_, contrast_ : frozenset of str
+        Normalised negator and connective tokens.
+
+    Examples
+    --------
+    >>> from pipeline.features import PolarityFeatures, analyze_texts
+    >>> pf = PolarityFeatures().fit(None)
+    >>> X = pf.transform(analyze_texts(["غذا خوب نبود", "بد نبود"]))
+    >>> bool(X[0, 2] > 0 and X[1, 3] > 0)
+    True
+    """
+
+    def __init__(self, *, scale: float = 1.0):
+        self.scale = scale
+
+    def fit(self, X=None, y=None):
+        self.index_ = _compile_phrases([_POSITIVE, _NEGATIVE])
+        self.neg_after_ = frozenset(t for toks in analyze_texts(_NEG_AFTER) for t in toks)
+        self.neg_before_ = frozenset(t for toks in analyze_texts(_NEG_BEFORE) for t in toks)
+        self.contrast_ = frozenset(t for toks in analyze_texts(_CONTRAST) for t in toks)
+        return self
+
+    def _row(self, tokens: Sequence[str]) -> list[float]:
+        f = [0.0] * len(POLARITY_FEATURES)
+        last_contrast = -1
+        for i, tok in enumerate(tokens):
+            if tok in self.contrast_:
+                f[4] += 1
+                last_contrast = i
+            elif tok == "EMOPOS":
+                f[7] += 1
+            elif tok == "EMONEG":
+                f[8] += 1
+        n = len(tokens)
+        for start, end, k in _match_positions(tokens, self.index_):
+            negated = (start > 0 and tokens[start - 1] in self.neg_before_) or (
+                end < n and tokens[end] in self.neg_after_
+            )
+            if k == 0:
+                f[2 if negated else 0] += 1
+            else:
+                f[3 if negated else 1] += 1
+            if start > last_contrast >= 0:
+                f[6 if (k == 0) != negated else 5] += 1
+        f[9] = (f[0] + f[3] + f[7]) - (f[1] + f[2] + f[8])
+        return f
+
+    def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Shape (n_docs, len(POLARITY_FEATURES)), float32, sign-preserving log1p scaling."""
+        check_is_fitted(self)
+        F = np.asarray([self._row(tokens) for tokens in X], dtype=np.float32).reshape(
+            len(X), len(POLARITY_FEATURES)
+        )
+        F = np.sign(F) * np.log1p(np.abs(F)) * np.float32(self.scale)
+        return sp.csr_matrix(F.astype(np.float32))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"polarity__{n}" for n in POLARITY_FEATURES], dtype=object)
+
+
+# ---------------------------------------------------------------------------
+# The stacked feature block
+# ---------------------------------------------------------------------------
+
+
+class FeedbackFeatures(BaseEstimator, TransformerMixin):
+    """Word TF-IDF + char_wb TF-IDF + seed-lexicon + polarity features on token lists.
+
+    Parameters
+    ----------
+    taxonomy : dict or None
+        For the seed block (``Taxonomy.to_dict()``); ``None`` is the shipped taxonomy.
+    word_ngram_range, char_ngram_range : tuple of int
+    min_df : int
+        Minimum document frequency for both TF-IDF blocks.
+    max_word_features, max_char_features : int or None
+        Vocabulary caps (keeps the model file small).
+    seed_weight, polarity_weight : float
+        Scale of the dense lexicon blocks; 0 drops the block.
+    use_char : bool
+        Whether to include the char n-gram block.
+
+    Attributes
+    ----------
+    word_ : TfidfVectorizer
+    char_ : TfidfVectorizer or None
+    seeds_ : SeedLexicon
+    polarity_ : PolarityFeatures
+    n_features_out_ : int
+    """
+
+    def __init__(
+        self,
+        *,
+        taxonomy: dict | None = None,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        max_word_features: int | None = 60_000,
+        max_char_features: int | None = 120_000,
+        seed_weight: float = 1.0,
+        polarity_weight: float = 1.0,
+        use_char: bool = True,
+    ):
+        self.taxonomy = taxonomy
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.seed_weight = seed_weight
+        self.polarity_weight = polarity_weight
+        self.use_char = use_char
+
+    def fit(self, X: Sequence[Sequence[str]], y=None):
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Sequence[Sequence[str]], y=None) -> sp.csr_matrix:
+        X = list(X)
+        self.word_ = TfidfVectorizer(
+            analyzer=partial(word_ngrams, ngram_range=tuple(self.word_ngram_range)),
+            min_df=self.min_df,
+            max_features=self.max_word_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        blocks = [self.word_.fit_transform(X)]
+        _sorted_vocabulary(self.word_)
+        self.char_ = None
+        if self.use_char:
+            self.char_ = TfidfVectorizer(
+                analyzer=partial(char_wb_ngrams, ngram_range=tuple(self.char_ngram_range)),
+                min_df=self.min_df,
+                max_features=self.max_char_features,
+                sublinear_tf=True,
+                dtype=np.float32,
+            )
+            blocks.append(self.char_.fit_transform(X))
+            _sorted_vocabulary(self.char_)
+        self.seeds_ = SeedLexicon(taxonomy=self.taxonomy).fit()
+        self.polarity_ = PolarityFeatures(scale=self.polarity_weight).fit()
+        blocks += self._lexicon_blocks(X)
+        out = sp.hstack(blocks, format="csr", dtype=np.float32)
+        self.n_features_out_ = out.shape[1]
+        return out
+
+    def _lexicon_blocks(self, X) -> list[sp.csr_matrix]:
+        seeds = self.seeds_.transform(X)
+        seeds.data = np.log1p(seeds.data) * np.float32(self.seed_weight)
+        return [seeds, self.polarity_.transform(X)]
+
+    def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        check_is_fitted(self)
+        X = list(X)
+        blocks = [self.word_.transform(X)]
+        if self.char_ is not None:
+            blocks.append(self.char_.transform(X))
+        blocks += self._lexicon_blocks(X)
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def seed_counts(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Raw per-theme seed-match counts (for weak supervision and the cold-start rule)."""
+        check_is_fitted(self)
+        return self.seeds_.transform(list(X))
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        names = [f"word__{n}" for n in self.word_.get_feature_names_out()]
+        if self.char_ is not None:
+            names += [f"char__{n}" for n in self.char_.get_feature_names_out()]
+        names += list(self.seeds_.get_feature_names_out()) + list(
+            self.polarity_.get_feature_names_out()
+        )
+        return np.asarray(names, dtype=object)
