@@ -1,0 +1,123 @@
+"""A full ``complaints run`` (ingest → report) on a synthetic feed, in a fresh subprocess.
+
+Each run gets its own output folder and history store under ``benchmarks/_work/``. Wall time is
+measured around the subprocess; memory by polling the resident set size of the whole process
+tree (the CLI process, and the pool's or the Dask cluster's worker processes) every 0.1 s.
+The tree's RSS is a sum, so libraries shared between processes count once per process: an
+upper bound. The largest single process seen is reported too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from benchmarks.synth import WORK, feed_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RunMeasure:
+    label: str
+    records: int
+    wall_s: float
+    peak_tree_rss_mb: float
+    peak_process_rss_mb: float
+    processed: int
+    exit_code: int
+    output: str
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.records / self.wall_s if self.wall_s else 0.0
+
+
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    """(sum, largest) of the resident set sizes of ``proc`` and all its descendants."""
+    sizes = []
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    for p in procs:
+        try:
+            sizes.append(p.memory_info().rss)
+        except psutil.Error:
+            pass
+    return sum(sizes), max(sizes, default=0)
+
+
+def run_cli(feed: Path, label: str, *, engine: str = "local", extra: list[str] | None = None) -> RunMeasure:
+    """Run ``python -m pipeline.cli run`` on ``feed`` and measure it."""
+    out = WORK / "runs" / label
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    cmd = [
+        sys.executable, "-m", "pipeline.cli", "run",
+        "--input", str(feed), "--out", str(out), "--store", str(out / "history.duckdb"),
+        "--engine", engine, "--log-level", "WARNING", *(extra or []),
+    ]  # fmt: skip
+    peak = largest = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watched = psutil.Process(proc.pid)
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak, largest
+        while not done.is_set():
+            tree, one = _tree_rss(watched)
+            peak, largest = max(peak, tree), max(largest, one)
+            done.wait(0.1)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    output, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    poller.join()
+    records, processed = _counts(output)
+    return RunMeasure(
+        label=label,
+        records=records,
+        wall_s=wall,
+        peak_tree_rss_mb=peak / 2**20,
+        peak_process_rss_mb=largest / 2**20,
+        processed=processed,
+        exit_code=proc.returncode,
+        output=output[-4000:],
+    )
+
+
+def _counts(output: str) -> tuple[int, int]:
+    """``read`` and ``processed`` from the CLI's last line (``run ID: read N, processed M, ...``)."""
+    import re
+
+    m = re.search(r"read (\d+), processed (\d+)", output)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def run(sizes: tuple[int, ...] = (100_000, 1_000_000), *, engine: str = "local") -> list[RunMeasure]:
+    results = []
+    for n in sizes:
+        feed = feed_path(n)
+        results.append(run_cli(feed, f"{engine}-{n}", engine=engine))
+    return results
+
+
+if __name__ == "__main__":
+    for m in run(tuple(int(a) for a in sys.argv[1:]) or (100_000,)):
+        print(
+            f"{m.label}: {m.records} records in {m.wall_s:.1f} s ({m.docs_per_s:,.0f} docs/s), "
+            f"peak tree RSS {m.peak_tree_rss_mb:,.0f} MB, exit {m.exit_code}"
+        )
+        if m.exit_code not in (0, 3):
+            print(m.output)

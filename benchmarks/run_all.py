@@ -1,0 +1,196 @@
+"""Run every benchmark in one session and write ``benchmarks/results.md``.
+
+    make bench                                   # everything, 100k and 1M records
+    python -m benchmarks.run_all --quick         # 10k and 100k, for a quick look
+    python -m benchmarks.run_all --skip-dask     # without the Dask comparison
+
+Each comparison runs side by side in this session and is reported as a ratio. Synthetic feeds
+are generated once into ``benchmarks/_work/`` (git-ignored) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import psutil
+
+from benchmarks.synth import feed_path, length_stats
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.md"
+
+TARGET_SPEEDUP = 5.0
+TARGET_1M_SECONDS = 180.0
+TARGET_RSS_MB = 2048.0
+TARGET_RSS_GROWTH = 1.3
+
+
+def machine() -> dict[str, str]:
+    """CPU, cores, memory and library versions of this machine."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    info = {
+        "CPU": cpu,
+        "cores (usable / logical / physical)": (
+            f"{usable} / {psutil.cpu_count()} / {psutil.cpu_count(logical=False)}"
+        ),
+        "RAM": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+    }
+    for dist in ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "duckdb", "hazm", "dask", "distributed"):
+        try:
+            info[dist] = version(dist)
+        except PackageNotFoundError:
+            info[dist] = "not installed"
+    return info
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _normalize_section(lines: list[str], targets: list[tuple[str, str, str]]) -> None:
+    """The normaliser developer's benchmark (``benchmarks/bench_normalize.py``), reused as is."""
+    lines.append("## Normaliser vs hazm.Normalizer\n")
+    try:
+        bench = import_module("benchmarks.bench_normalize")
+    except ImportError as exc:
+        lines.append(f"Not run: `benchmarks/bench_normalize.py` is not available ({exc}).\n")
+        targets.append(("normaliser ≥ 5× hazm.Normalizer", "not run", "—"))
+        return
+    result = bench.run()
+    fields = result if isinstance(result, dict) else vars(result)
+    lines.append("| measure | value |\n|---|---|")
+    for key, value in fields.items():
+        lines.append(f"| {key} | {_fmt(value)} |")
+    lines.append("")
+    ratio = next((fields[k] for k in ("ratio", "speedup", "speedup_x") if k in fields), None)
+    if ratio is None and hasattr(result, "ratio"):
+        ratio = result.ratio
+    if ratio is not None:
+        targets.append(("normaliser ≥ 5× hazm.Normalizer", f"{ratio:.1f}×", _mark(ratio >= TARGET_SPEEDUP)))
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k records instead of 100k and 1M")
+    parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask engine comparison")
+    args = parser.parse_args(argv)
+    small, large = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+
+    from benchmarks import bench_classify, bench_dask, bench_run
+
+    started = time.perf_counter()
+    lines = [
+        "# Benchmark results\n",
+        (f"Written by `make bench` (`python -m benchmarks.run_all{' --quick' if args.quick else ''}`) "
+        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Every comparison ran side by side in that one "
+        "session.\n"),
+        "## Machine\n",
+        "| | |\n|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in machine().items()]
+    lines.append("")
+    targets: list[tuple[str, str, str]] = []
+
+    print("normaliser ...", flush=True)
+    _normalize_section(lines, targets)
+
+    print("classify path ...", flush=True)
+    c = bench_classify.run()
+    lines += [
+        "## Classify path vs the naive hazm + scikit-learn path\n",
+        (f"{c.docs:,} synthetic records, one process, prediction only (models trained/loaded "
+        "before timing). Shipped: `process_chunk` (normalise + PII mask + language id → "
+        "features → complaint + themes) with `models/default`. Naive: hazm Normalizer + "
+        "WordTokenizer + Lemmatizer → TfidfVectorizer(1–2) → LogisticRegression / one-vs-rest "
+        "LogisticRegression trained on `data/labelled/*.jsonl`.\n"),
+        "| path | seconds | docs/s | complaint rate |\n|---|---:|---:|---:|",
+        f"| shipped | {c.shipped_s:.2f} | {c.docs / c.shipped_s:,.0f} | {c.shipped_complaint_rate:.1%} |",
+        f"| naive | {c.naive_s:.2f} | {c.docs / c.naive_s:,.0f} | {c.naive_complaint_rate:.1%} |",
+        f"\n**Ratio: {c.ratio:.1f}×** (naive time / shipped time).\n",
+    ]
+    targets.append(("classify path ≥ 5× naive", f"{c.ratio:.1f}×", _mark(c.ratio >= TARGET_SPEEDUP)))
+
+    print(f"full runs at {small:,} and {large:,} records ...", flush=True)
+    runs = bench_run.run((small, large))
+    lines += [
+        "## Full `complaints run` (ingest → report), local engine\n",
+        ("Synthetic feeds from the sample's vocabulary (`benchmarks/synth.py`); one fresh "
+        "`python -m pipeline.cli run` subprocess per size, new history store each time. "
+        "Peak RSS: the sum over the process tree (CLI + worker processes), polled every 0.1 s.\n"),
+        ("| records | words/text (mean, p50, p90, p99) | wall s | docs/s | peak RSS tree MB | "
+        "largest process MB | exit |\n|---:|---|---:|---:|---:|---:|---:|"),
+    ]
+    for n, m in zip((small, large), runs, strict=True):
+        s = length_stats(feed_path(n))
+        lines.append(
+            f"| {m.records:,} | {s['mean']}, {s['p50']}, {s['p90']}, {s['p99']} | {m.wall_s:.1f} | "
+            f"{m.docs_per_s:,.0f} | {m.peak_tree_rss_mb:,.0f} | {m.peak_process_rss_mb:,.0f} | {m.exit_code} |"
+        )
+    growth = runs[1].peak_tree_rss_mb / runs[0].peak_tree_rss_mb if runs[0].peak_tree_rss_mb else float("nan")
+    lines.append(f"\nRSS at {large:,} / RSS at {small:,}: **{growth:.2f}×**.\n")
+    for m in runs:
+        if m.exit_code not in (0, 3):
+            lines += [f"Run `{m.label}` failed:\n", "```", m.output.strip()[-2000:], "```\n"]
+    big = runs[1]
+    targets += [
+        (f"{large:,} records ≤ 3 min", f"{big.wall_s:.0f} s", _mark(big.wall_s <= TARGET_1M_SECONDS and big.exit_code in (0, 3))),
+        (f"peak RSS ≤ 2 GB at {large:,}", f"{big.peak_tree_rss_mb:,.0f} MB", _mark(big.peak_tree_rss_mb <= TARGET_RSS_MB)),
+        (f"RSS({large:,}) ≤ 1.3 × RSS({small:,})", f"{growth:.2f}×", _mark(growth <= TARGET_RSS_GROWTH)),
+    ]
+
+    if not args.skip_dask:
+        print(f"dask engine at {large:,} records ...", flush=True)
+        d = bench_dask.run(large, local=big)
+        lines += [
+            "## Dask engine (2-worker LocalCluster) vs local engine\n",
+            ("Same feed, same session, `--engine dask` with no `--scheduler` (a LocalCluster of two "
+            "single-threaded worker processes, started and stopped inside the run).\n"),
+            "| engine | wall s | docs/s | peak RSS tree MB | exit |\n|---|---:|---:|---:|---:|",
+        ]
+        for m in (d.local, d.dask):
+            lines.append(
+                f"| {m.label} | {m.wall_s:.1f} | {m.docs_per_s:,.0f} | {m.peak_tree_rss_mb:,.0f} | {m.exit_code} |"
+            )
+        lines.append(f"\n**Dask overhead: {d.overhead:.2f}×** the local wall time.\n")
+        if d.dask.exit_code not in (0, 3):
+            lines += ["Dask run failed:\n", "```", d.dask.output.strip()[-2000:], "```\n"]
+        targets.append(("Dask overhead vs local (reported)", f"{d.overhead:.2f}×", "reported"))
+
+    lines += ["## Targets\n", "| target | measured | status |\n|---|---|---|"]
+    lines += [f"| {t} | {v} | {s} |" for t, v, s in targets]
+    lines.append(f"\nTotal benchmark time: {time.perf_counter() - started:.0f} s.\n")
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
