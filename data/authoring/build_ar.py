@@ -67,6 +67,13 @@ SUB_KEYWORDS = {
     "شتغل": {_E, _P, _K}, "توقف": {_E, _P, _K}, "{y}عمل": {_E, _P, _K}, "باظ": {_E, _P, _K},
     "خرب": {_E, _P, _K, "baby"}, "[خرب|وقف]": {_E, _P, _K}, "مكسور": {_E, _P, _K, "baby", "perfume"},
     "كسر": {_E, _P, _K, "baby", "perfume"}, "أداء": {_E, _P, _K},
+    "الكاميرا": {_E, _P}, "الاسكرينة": {_P}, "الباور بانك": {_E, _P}, "الجهاز": {_E, _P, _K},
+    "الموبايل": {_P}, "الجراب": {_P}, "المحرك": {_K}, "الموتور": {_K}, "موتوره": {_K},
+    "يطحن": {_K}, "يفرم": {_K}, "الطلاء": {_K}, "المقلاة": {_K}, "الطاسة": {_K}, "الخلاط": {_K},
+    "الحفاضات": {"baby"}, "البامبرز": {"baby"}, "العربية": {"baby"}, "اللعبة": {"baby"},
+    "للطفل": {"baby"}, "للبيبي": {"baby"}, "الولد": {"baby"}, "للأطفال": {"baby"},
+    "الثبات": {"perfume"}, "تركيبته": {"perfume"}, "الغطاء": {_K, "baby", "perfume"},
+    "انكمش": {"clothes"}, "اتكمش": {"clothes"}, "سماعة": {_E, _P}, "الطباعة": {_E},
 }
 
 
@@ -544,13 +551,13 @@ PAIRS = [
 ]
 
 SINGLE_QUOTA = {
-    "delivery": 95, "product_quality": 115, "customer_service": 92, "price_value": 92,
+    "delivery": 95, "product_quality": 150, "customer_service": 108, "price_value": 92,
     "packaging": 60, "wrong_missing_item": 60, "refund_return": 58, "payment_billing": 60,
     "app_website": 60,
 }
 N_PAIRS = 150
 N_GENERIC = 100
-N_NONCOMPLAINT = 885
+N_NONCOMPLAINT = 860
 
 
 def make_ctx(rng: random.Random, need: set[str] | None = None, subs=None, reg=None,
