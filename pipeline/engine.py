@@ -278,14 +278,24 @@ class DaskEngine:
         Worker processes of the local cluster (0 means 2); ignored with ``scheduler``.
     max_pending : int or None
         Tasks in flight at once; default twice the number of worker threads.
+    timeout : str, default "30s"
+        How long to try to reach ``scheduler`` before giving up.
     """
 
     name = "dask"
 
-    def __init__(self, *, scheduler: str | None = None, workers: int = 0, max_pending: int | None = None):
+    def __init__(
+        self,
+        *,
+        scheduler: str | None = None,
+        workers: int = 0,
+        max_pending: int | None = None,
+        timeout: str = "30s",
+    ) -> None:
         self.scheduler = scheduler
         self.workers = workers
         self.max_pending = max_pending
+        self.timeout = timeout
         self._client = None
         self._cluster = None
 
@@ -305,8 +315,8 @@ class DaskEngine:
             if self.scheduler:
                 log.info("dask engine: connecting to %s", self.scheduler)
                 try:
-                    self._client = Client(self.scheduler, timeout="30s")
-                except OSError as exc:
+                    self._client = Client(self.scheduler, timeout=self.timeout)
+                except (OSError, TimeoutError) as exc:
                     raise RuntimeError(
                         f"cannot reach the Dask scheduler at {self.scheduler}: {exc}. "
                         "Start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
