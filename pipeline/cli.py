@@ -1,7 +1,8 @@
 """The ``complaints`` command: a thin shell over the Python API.
 
-Exit codes: 0 ok; 1 run failed; 2 bad usage or unusable input; 3 completed, but more records
-were quarantined than ``run.max_quarantine_share`` allows.
+Exit codes (see docs/operations.md): 0 ok; 1 run failed or refused (another run holds the
+lock); 2 bad usage, config or unusable input; 3 completed, but more records were quarantined
+than ``run.max_quarantine_share`` allows.
 """
 
 from __future__ import annotations
@@ -40,13 +41,18 @@ class _JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
+    """Log to stderr at ``level``, as text or as one JSON object per line."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         _JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    level = level.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        _fail(f"--log-level must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    root.setLevel(level)
+    logging.captureWarnings(True)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -61,59 +67,69 @@ def _parse_day(value: str | None, flag: str) -> date | None:
 
     try:
         return parse_date(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         _fail(f"{flag}: cannot parse date {value!r} (use YYYY-MM-DD or a Jalali date)")
 
 
-def _build_config(
-    config_path: Path | None,
-    *,
-    text_column: str | None = None,
-    id_column: str | None = None,
-    date_column: str | None = None,
-    encoding: str | None = None,
-    sql_table: str | None = None,
-    sql_query: str | None = None,
-    store: Path | None = None,
-    model: Path | None = None,
-    taxonomy: Path | None = None,
-    engine: str | None = None,
-    scheduler: str | None = None,
-    language: str | None = None,
-    log_level: str | None = None,
-    log_json: bool | None = None,
-) -> Config:
+#: CLI flag name -> dotted path of the config field it overrides (every run option has one).
+FLAG_TO_CONFIG = {
+    "input": "run.input",
+    "out": "run.out",
+    "text_column": "ingest.columns.text",
+    "id_column": "ingest.columns.id",
+    "date_column": "ingest.columns.created_at",
+    "channel_column": "ingest.columns.channel",
+    "product_column": "ingest.columns.product",
+    "region_column": "ingest.columns.region",
+    "rating_column": "ingest.columns.rating",
+    "nps_column": "ingest.columns.nps",
+    "csat_column": "ingest.columns.csat",
+    "encoding": "ingest.encoding",
+    "chunk_size": "ingest.chunk_size",
+    "max_text_chars": "ingest.max_text_chars",
+    "sql_table": "ingest.sql_table",
+    "sql_query": "ingest.sql_query",
+    "store": "run.store",
+    "model": "run.model_dir",
+    "taxonomy": "run.taxonomy",
+    "engine": "run.engine",
+    "scheduler": "run.scheduler",
+    "workers": "run.workers",
+    "language": "report.language",
+    "full_refresh": "run.full_refresh",
+    "since": "run.since",
+    "until": "run.until",
+    "night": "run.night",
+    "dry_run": "run.dry_run",
+    "quarantine_format": "run.quarantine_format",
+    "max_quarantine_share": "run.max_quarantine_share",
+    "retention_days": "run.retention_days",
+    "progress": "run.progress",
+    "log_level": "run.log_level",
+    "log_json": "run.log_json",
+}
+
+
+def _override(cfg, path: str, value):
+    head, _, rest = path.partition(".")
+    if not rest:
+        return replace(cfg, **{head: value})
+    return replace(cfg, **{head: _override(getattr(cfg, head), rest, value)})
+
+
+def _build_config(config_path: Path | None, **flags) -> Config:
+    """Load the TOML config (or defaults) and apply the flags that were given (not None)."""
     try:
         cfg = load_config(config_path)
     except ConfigError as exc:
         _fail(str(exc))
-    cols = cfg.ingest.columns
-    if text_column:
-        cols = replace(cols, text=text_column)
-    if id_column:
-        cols = replace(cols, id=id_column)
-    if date_column:
-        cols = replace(cols, created_at=date_column)
-    ingest = replace(
-        cfg.ingest,
-        columns=cols,
-        encoding=encoding or cfg.ingest.encoding,
-        sql_table=sql_table or cfg.ingest.sql_table,
-        sql_query=sql_query or cfg.ingest.sql_query,
-    )
-    run = cfg.run
-    run = replace(
-        run,
-        store=store or run.store,
-        model_dir=model or run.model_dir,
-        taxonomy=taxonomy or run.taxonomy,
-        engine=engine or run.engine,
-        scheduler=scheduler or run.scheduler,
-        log_level=log_level or run.log_level,
-        log_json=run.log_json if log_json is None else log_json,
-    )
-    report = replace(cfg.report, language=language or cfg.report.language)
-    cfg = replace(cfg, ingest=ingest, run=run, report=report)
+    for name, value in flags.items():
+        if value is None:
+            continue
+        path = FLAG_TO_CONFIG[name]
+        if isinstance(value, Path) and path in {"run.input", "ingest.encoding"}:
+            value = str(value)
+        cfg = _override(cfg, path, value)
     try:
         validate(cfg)
     except ConfigError as exc:
@@ -123,72 +139,132 @@ def _build_config(
 
 @app.command()
 def run(
-    input: Annotated[str, typer.Option("--input", "-i", help="File (csv/tsv/jsonl/parquet/xlsx) or postgresql:// URL")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root; each run writes OUT/<run-id>/")] = Path("out"),
-    config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Name of the text column (default: text)")] = None,
-    id_column: Annotated[str | None, typer.Option(help="Name of the id column (default: id)")] = None,
-    date_column: Annotated[str | None, typer.Option(help="Name of the date column (default: created_at)")] = None,
-    encoding: Annotated[str | None, typer.Option(help="auto, utf-8, utf-8-sig, utf-16, cp1256 ...")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help="File (csv/tsv/jsonl[.gz], parquet, xlsx) or postgresql:// URL [config: run.input]")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output root; each run writes OUT/<run-id>/ [run.out, default: out]")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config file; flags override its values")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column (default: text) [ingest.columns.text]")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Id column (default: id) [ingest.columns.id]")] = None,
+    date_column: Annotated[str | None, typer.Option(help="Date column, Gregorian or Jalali (default: created_at)")] = None,
+    channel_column: Annotated[str | None, typer.Option(help="Channel column (default: channel)")] = None,
+    product_column: Annotated[str | None, typer.Option(help="Product column (default: product)")] = None,
+    region_column: Annotated[str | None, typer.Option(help="Region column (default: region)")] = None,
+    rating_column: Annotated[str | None, typer.Option(help="Rating column (default: rating)")] = None,
+    nps_column: Annotated[str | None, typer.Option(help="NPS column (default: nps)")] = None,
+    csat_column: Annotated[str | None, typer.Option(help="CSAT column (default: csat)")] = None,
+    encoding: Annotated[str | None, typer.Option(help="auto (detect and log), utf-8, utf-8-sig, utf-16, cp1256 ...")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Rows per chunk (memory bound) [ingest.chunk_size]")] = None,
+    max_text_chars: Annotated[int | None, typer.Option(help="Longer texts are quarantined [ingest.max_text_chars]")] = None,
     sql_table: Annotated[str | None, typer.Option(help="Table to read from a SQL source")] = None,
-    sql_query: Annotated[str | None, typer.Option(help="SELECT query for a SQL source")] = None,
-    store: Annotated[Path | None, typer.Option(help="DuckDB run-history file")] = None,
+    sql_query: Annotated[str | None, typer.Option(help="SELECT for a SQL source; may use :watermark, :since, :until")] = None,
+    store: Annotated[Path | None, typer.Option(help="DuckDB run-history file (default: OUT/history.duckdb)")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: models/default)")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy TOML for display names")] = None,
     engine: Annotated[str | None, typer.Option(help="local or dask")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (0: one per core)")] = None,
     language: Annotated[str | None, typer.Option(help="Report language: fa or ar")] = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Reprocess records already in the history")] = False,
-    since: Annotated[str | None, typer.Option(help="Only records created on or after this date")] = None,
+    full_refresh: Annotated[bool | None, typer.Option("--full-refresh/--no-full-refresh", help="Reprocess records already in the history (replacing them)")] = None,
+    since: Annotated[str | None, typer.Option(help="Only records created on or after this date (backfill)")] = None,
     until: Annotated[str | None, typer.Option(help="Only records created before this date")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate input and config; write nothing")] = False,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
-    log_json: Annotated[bool, typer.Option("--log-json", help="Log as JSON lines")] = False,
+    night: Annotated[str | None, typer.Option(help="The night this run belongs to (default: today); part of the run id")] = None,
+    dry_run: Annotated[bool | None, typer.Option("--dry-run/--no-dry-run", help="Validate input and config; write nothing")] = None,
+    quarantine_format: Annotated[str | None, typer.Option(help="csv or parquet")] = None,
+    max_quarantine_share: Annotated[float | None, typer.Option(help="Exit 3 above this share of quarantined rows (default 0.05)")] = None,
+    retention_days: Annotated[int | None, typer.Option(help="Keep per-record history this many days (0: all)")] = None,
+    progress: Annotated[str | None, typer.Option(help="Progress bar: auto (terminals only), always, never")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = None,
+    log_json: Annotated[bool | None, typer.Option("--log-json/--no-log-json", help="Log as JSON lines")] = None,
 ) -> None:
-    """Run the nightly job over INPUT and write a report into OUT/<run-id>/."""
-    setup_logging(log_level, log_json)
-    cfg = _build_config(
-        config,
-        text_column=text_column,
-        id_column=id_column,
-        date_column=date_column,
-        encoding=encoding,
-        sql_table=sql_table,
-        sql_query=sql_query,
-        store=store or (out / "history.duckdb"),
-        model=model,
-        taxonomy=taxonomy,
-        engine=engine,
-        scheduler=scheduler,
-        language=language,
-        log_level=log_level,
-        log_json=log_json,
-    )
+    """Run the nightly job over INPUT and write a report into OUT/<run-id>/.
+
+    Exit codes: 0 ok; 1 run failed (or another run holds the lock); 2 bad usage, config or
+    input; 3 completed, but more rows were quarantined than run.max_quarantine_share allows.
+    """
+    setup_logging(log_level or "INFO", bool(log_json))
+    flags = {k: v for k, v in locals().items() if k in FLAG_TO_CONFIG}
+    cfg = _build_config(config, **flags)
+    setup_logging(cfg.run.log_level, cfg.run.log_json)
+    rc = cfg.run
+    if not rc.input:
+        _fail("no input: pass --input FILE|URL or set run.input in the config")
+    if store is None and (config is None or _store_unset(config)):
+        cfg = _override(cfg, "run.store", rc.out / "history.duckdb")
+
     from pipeline.ingest import InputError
-    from pipeline.run import run_pipeline
+    from pipeline.locking import LockHeld
+    from pipeline.model_io import ModelIntegrityError
+    from pipeline.run import EXIT_BAD_INPUT, EXIT_FAILED, RunFailed, run_pipeline
+    from pipeline.store import StoreError
 
     try:
         result = run_pipeline(
-            input,
-            out,
+            rc.input,
+            rc.out,
             cfg,
-            full_refresh=full_refresh,
-            since=_parse_day(since, "--since"),
-            until=_parse_day(until, "--until"),
-            dry_run=dry_run,
+            full_refresh=rc.full_refresh,
+            since=_parse_day(rc.since, "--since"),
+            until=_parse_day(rc.until, "--until"),
+            night=_parse_day(rc.night, "--night"),
+            dry_run=rc.dry_run,
         )
-    except (InputError, ConfigError) as exc:
-        _fail(str(exc), 2)
+    except (InputError, ConfigError, ModelIntegrityError) as exc:
+        log.error("%s", exc)
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except (LockHeld, RunFailed, StoreError) as exc:
+        log.error("%s", exc)
+        _fail(str(exc), EXIT_FAILED)
     except Exception as exc:
         log.exception("run failed")
-        _fail(f"run failed: {exc.__class__.__name__}: {exc}", 1)
-    rec = result.summary["records"]
-    typer.echo(
-        f"run {result.run_id}: read {rec['read']}, processed {rec['processed']}, "
-        f"quarantined {rec['quarantined']}, already seen {rec['already_seen']}"
-        + (f" -> {result.out_dir}" if result.out_dir else " (dry run)")
-    )
+        _fail(f"run failed: {exc.__class__.__name__}: {exc}", EXIT_FAILED)
+    _report_result(result, rc.log_json)
     raise typer.Exit(result.exit_code)
+
+
+def _store_unset(config_path: Path) -> bool:
+    """Whether the config file leaves run.store at its default (then it goes under OUT)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return True
+    return "store" not in data.get("run", {})
+
+
+def _report_result(result, as_json: bool) -> None:
+    rec = result.summary["records"]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "status": result.status,
+                    "exit_code": result.exit_code,
+                    "out_dir": str(result.out_dir) if result.out_dir else None,
+                    "records": rec,
+                    "quarantine_reasons": result.summary.get("quarantine_reasons", {}),
+                    "messages": result.messages,
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        )
+        return
+    for message in result.messages:
+        typer.echo(message, err=True)
+    where = f" -> {result.out_dir}" if result.out_dir else ""
+    typer.echo(
+        f"run {result.run_id} [{result.status}]: read {rec['read']}, processed {rec['processed']}, "
+        f"quarantined {rec['quarantined']}, already seen {rec['already_seen']}, "
+        f"out of window {rec['out_of_window']}{where}"
+    )
+    if result.exit_code == 3:
+        share = result.summary.get("quarantine_share", 0)
+        limit = result.summary.get("quarantine_threshold")
+        typer.echo(
+            f"warning: {share:.1%} of rows quarantined (limit {limit:.1%}): see the quarantine file",
+            err=True,
+        )
 
 
 @app.command()
@@ -283,16 +359,30 @@ def review_export(
 
 @app.command()
 def history(
-    store: Annotated[Path, typer.Option(help="DuckDB run-history file")] = Path("out/history.duckdb"),
+    store: Annotated[Path | None, typer.Option(help="DuckDB run-history file (default: out/history.duckdb)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config file (for run.store / run.out)")] = None,
     limit: Annotated[int, typer.Option(help="How many runs")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run")] = False,
 ) -> None:
     """List the runs recorded in the history store, newest first."""
-    from pipeline.store import HistoryStore
+    from pipeline.store import HistoryStore, StoreError
 
+    if store is None:
+        cfg = _build_config(config)
+        store = cfg.run.store if config is not None and not _store_unset(config) else cfg.run.out / "history.duckdb"
     if not store.exists():
         _fail(f"no history store at {store}")
-    with HistoryStore(store) as hs:
-        frame = hs.runs(limit)
+    try:
+        with HistoryStore(store, read_only=True) as hs:
+            frame = hs.runs(limit)
+    except StoreError as exc:
+        _fail(f"{exc} (is a run in progress? try again when it finishes)", 1)
+    except Exception as exc:  # noqa: BLE001 - a store with no runs table yet
+        _fail(f"cannot read the history store {store}: {exc}", 1)
+    if as_json:
+        for row in frame.to_dict("records"):
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False, sort_keys=True))
+        return
     if frame.empty:
         typer.echo("no runs")
         return

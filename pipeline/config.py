@@ -46,9 +46,16 @@ class IngestConfig:
     chunk_size: int = 50_000
     #: Texts longer than this many characters are quarantined.
     max_text_chars: int = 20_000
-    #: For SQL sources: a table name or a SELECT query.
+    #: A quoted CSV field may span at most this many lines; beyond, its first line is
+    #: quarantined as an unbalanced quote and parsing resumes on the next line.
+    max_record_lines: int = 1000
+    #: For SQL sources: a table name or a SELECT query. A query may use the bind parameters
+    #: ``:watermark`` (last committed created_at minus ``lookback_days``, or --since),
+    #: ``:since`` and ``:until`` to read only new rows.
     sql_table: str | None = None
     sql_query: str | None = None
+    #: Days before the watermark that a SQL ``:watermark`` query still re-reads (late arrivals).
+    lookback_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,11 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
+    #: Input file or SQL URL (``--input``); the CLI flag wins over the config.
+    input: str | None = None
+    #: Output root; each run writes OUT/<run-id>/ (``--out``).
+    out: Path = Path("out")
+    #: DuckDB history; default OUT/history.duckdb when the CLI runs.
     store: Path = Path("history.duckdb")
     model_dir: Path = DEFAULT_MODEL_DIR
     taxonomy: Path | None = None
@@ -106,6 +118,18 @@ class RunConfig:
     retention_days: int = 0
     log_level: str = "INFO"
     log_json: bool = False
+    #: Progress bar: "auto" (only when stderr is a terminal), "always" or "never".
+    progress: str = "auto"
+    #: Quarantined rows are written as quarantine.csv or quarantine.parquet.
+    quarantine_format: str = "csv"
+    #: The night a run belongs to (YYYY-MM-DD; default: today). Part of the run id, so a
+    #: re-run of the same night over the same input is recognised; Airflow passes {{ ds }}.
+    night: str | None = None
+    full_refresh: bool = False
+    #: Only records created on or after ``since`` and before ``until`` (YYYY-MM-DD or Jalali).
+    since: str | None = None
+    until: str | None = None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,5 +213,33 @@ def validate(config: Config) -> None:
         raise ConfigError("run.max_quarantine_share must be between 0 and 1")
     if not 0 < config.cluster.match_threshold <= 1:
         raise ConfigError("cluster.match_threshold must be in (0, 1]")
+    run = config.run
+    if run.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"run.log_level must be DEBUG, INFO, WARNING or ERROR, got {run.log_level!r}")
+    if run.progress not in {"auto", "always", "never"}:
+        raise ConfigError(f"run.progress must be auto, always or never, got {run.progress!r}")
+    if run.quarantine_format not in {"csv", "parquet"}:
+        raise ConfigError(f"run.quarantine_format must be csv or parquet, got {run.quarantine_format!r}")
+    if run.retention_days < 0:
+        raise ConfigError("run.retention_days must be >= 0 (0 keeps everything)")
+    if run.workers < 0:
+        raise ConfigError("run.workers must be >= 0 (0 means one per core)")
+    if config.ingest.max_text_chars < 1 or config.ingest.max_record_lines < 1:
+        raise ConfigError("ingest.max_text_chars and ingest.max_record_lines must be >= 1")
+    if config.ingest.lookback_days < 0:
+        raise ConfigError("ingest.lookback_days must be >= 0")
+    if config.ingest.sql_table and config.ingest.sql_query:
+        raise ConfigError("give ingest.sql_table or ingest.sql_query, not both")
+    for name in ("night", "since", "until"):
+        value = getattr(run, name)
+        if value is not None:
+            from pipeline.ingest import parse_date
+
+            try:
+                parse_date(value)
+            except (ValueError, TypeError, OverflowError):
+                raise ConfigError(
+                    f"run.{name}: cannot parse date {value!r} (use YYYY-MM-DD or a Jalali date)"
+                ) from None
     if config.normalize.lang not in {"auto", "fa", "ar"}:
         raise ConfigError(f"normalize.lang must be auto, fa or ar, got {config.normalize.lang!r}")

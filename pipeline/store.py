@@ -2,20 +2,46 @@
 
 The store is the only memory the nightly job has between runs. A run's rows become visible
 only when :meth:`HistoryStore.commit_run` finishes its single transaction, so a crash leaves
-no half-written run behind.
+no half-written run behind (DuckDB replays its write-ahead log on the next open and drops an
+uncommitted transaction).
+
+Tables
+------
+``runs``           one row per committed run (status ``complete``): counts, model version,
+                   night, input fingerprint, watermark and the run's summary as JSON.
+``records``        one row per record key (an id, or a content hash when there is none); a
+                   record belongs to the run that first stored it (or re-stored it with
+                   ``--full-refresh``).
+``theme_counts``, ``cluster_counts``, ``volume_counts``
+                   append-only per-run deltas of the daily counts: ``+n`` for records a run
+                   inserted, ``-n`` for the old versions a full refresh replaced. They are
+                   written in the run's transaction from exactly the rows inserted or deleted,
+                   so they cannot double count, and retention (which deletes old ``records``)
+                   does not touch them.
+``theme_daily``, ``cluster_daily``, ``volume_daily``
+                   views summing those deltas per day (the columns the report and trends read).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Self
 
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "HistoryStore", "StoreError"]
+
+SCHEMA_VERSION = 2
+
+_RECORD_COLUMNS = (
+    "record_key, record_id, run_id, created_at, channel, product, region, score, score_kind, "
+    "lang, is_complaint, complaint_proba, needs_review, themes, cluster_id, text_norm, display_text"
+)
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -35,6 +61,9 @@ _SCHEMA = [
         watermark DATE,
         summary_json VARCHAR
     )""",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS night DATE",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS exit_code INTEGER",
     """CREATE TABLE IF NOT EXISTS records (
         record_key VARCHAR PRIMARY KEY,
         record_id VARCHAR,
@@ -54,21 +83,40 @@ _SCHEMA = [
         text_norm VARCHAR,
         display_text VARCHAR
     )""",
-    # Per-theme and per-cluster daily counts, always consistent with the records table.
+    """CREATE TABLE IF NOT EXISTS theme_counts (
+        run_id VARCHAR, day DATE, theme VARCHAR, channel VARCHAR, product VARCHAR,
+        region VARCHAR, n BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS cluster_counts (
+        run_id VARCHAR, day DATE, cluster_id INTEGER, n BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS volume_counts (
+        run_id VARCHAR, day DATE, channel VARCHAR, product VARCHAR, region VARCHAR,
+        n_records BIGINT, n_complaints BIGINT)""",
     """CREATE OR REPLACE VIEW theme_daily AS
-        SELECT created_at AS day, theme, channel, product, region,
-               count(*) AS n_complaints
-        FROM (SELECT created_at, channel, product, region, unnest(themes) AS theme
-              FROM records WHERE is_complaint)
-        GROUP BY ALL""",
+        SELECT day, theme, channel, product, region, CAST(sum(n) AS BIGINT) AS n_complaints
+        FROM theme_counts GROUP BY ALL HAVING sum(n) <> 0""",
     """CREATE OR REPLACE VIEW cluster_daily AS
-        SELECT created_at AS day, cluster_id, count(*) AS n_complaints
-        FROM records WHERE is_complaint AND cluster_id >= 0
-        GROUP BY ALL""",
+        SELECT day, cluster_id, CAST(sum(n) AS BIGINT) AS n_complaints
+        FROM cluster_counts GROUP BY ALL HAVING sum(n) <> 0""",
     """CREATE OR REPLACE VIEW volume_daily AS
-        SELECT created_at AS day, channel, product, region,
-               count(*) AS n_records, count(*) FILTER (WHERE is_complaint) AS n_complaints
-        FROM records GROUP BY ALL""",
+        SELECT day, channel, product, region, CAST(sum(n_records) AS BIGINT) AS n_records,
+               CAST(sum(n_complaints) AS BIGINT) AS n_complaints
+        FROM volume_counts GROUP BY ALL HAVING sum(n_records) <> 0""",
+]
+
+# Daily-count deltas of the rows of relation ``{rel}`` with sign ``{sign}`` for run ``?``.
+_COUNT_DELTAS = [
+    """INSERT INTO theme_counts
+        SELECT ?, created_at, theme, channel, product, region, {sign} * count(*)
+        FROM (SELECT created_at, channel, product, region, unnest(themes) AS theme
+              FROM {rel} WHERE is_complaint)
+        GROUP BY ALL""",
+    """INSERT INTO cluster_counts
+        SELECT ?, created_at, cluster_id, {sign} * count(*)
+        FROM {rel} WHERE is_complaint AND cluster_id >= 0 GROUP BY ALL""",
+    """INSERT INTO volume_counts
+        SELECT ?, created_at, channel, product, region, {sign} * count(*),
+               {sign} * count(*) FILTER (WHERE is_complaint)
+        FROM {rel} GROUP BY ALL""",
 ]
 
 
@@ -82,35 +130,64 @@ class HistoryStore:
     Parameters
     ----------
     path : path of the DuckDB file (created on first use), or ``":memory:"``.
+    read_only : open without creating or changing anything (for ``--dry-run``).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = str(path)
+        self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- connection -----------------------------------------------------------------------
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            if self.path != ":memory:":
+            if self.path != ":memory:" and not self.read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._con = duckdb.connect(self.path)
+                self._con = duckdb.connect(self.path, read_only=self.read_only)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open history store {self.path}: {exc}") from exc
-            for stmt in _SCHEMA:
-                self._con.execute(stmt)
-            self._con.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
+            if not self.read_only:
+                self._migrate(self._con)
         return self._con
+
+    @staticmethod
+    def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+        row = None
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'"
+        ).fetchall()[0][0]:
+            rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            row = rows[0] if rows else None
+        version = int(row[0]) if row else None
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"history store schema version {version} is newer than this program "
+                f"({SCHEMA_VERSION}); upgrade the pipeline"
+            )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in _SCHEMA:
+                con.execute(stmt)
+            if version == 1:
+                # Version 1 computed daily counts as views over records: seed the deltas.
+                for stmt in _COUNT_DELTAS:
+                    con.execute(stmt.format(sign=1, rel="records"), ["migration-v2"])
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
 
-    def __enter__(self) -> HistoryStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -145,50 +222,100 @@ class HistoryStore:
 
     def runs(self, limit: int = 50) -> pd.DataFrame:
         return self.con.execute(
-            "SELECT run_id, started_at, finished_at, status, source, model_version, engine, "
-            "n_read, n_processed, n_quarantined, n_new, n_already_seen, watermark "
+            "SELECT run_id, night, started_at, finished_at, status, exit_code, source, "
+            "model_version, n_read, n_processed, n_quarantined, n_already_seen, watermark "
             "FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
             [limit],
         ).df()
 
-    def last_watermark(self, source: str | None = None) -> datetime | None:
+    def get_run(self, run_id: str) -> dict | None:
+        """The committed run ``run_id`` as a dict (``summary`` parsed), or ``None``."""
+        cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        row = rows[0]
+        out = dict(zip([d[0] for d in cur.description], row, strict=True))
+        out["summary"] = json.loads(out.pop("summary_json") or "{}")
+        return out
+
+    def last_watermark(self, source: str | None = None) -> date | None:
+        """The largest ``created_at`` committed by a complete run (of ``source``, when given)."""
         sql = "SELECT max(watermark) FROM runs WHERE status = 'complete'"
         params: list = []
         if source is not None:
             sql += " AND source = ?"
             params.append(source)
-        value = self.con.execute(sql, params).fetchone()[0]
-        return value
+        return self.con.execute(sql, params).fetchall()[0][0]
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
 
     # -- writes ---------------------------------------------------------------------------
-    def commit_run(self, run: dict, records_parquet: str | None, extra_writes=None) -> None:
-        """Insert a finished run and its records in one transaction.
+    def commit_run(
+        self,
+        run: dict,
+        records_parquet: str | None,
+        extra_writes: Callable | None = None,
+        *,
+        replace: bool = False,
+        retention_before: date | None = None,
+        before_commit: Callable | None = None,
+    ) -> dict:
+        """Insert a finished run and its records in one transaction; return what changed.
 
         ``records_parquet`` is a Parquet file (or glob) with the columns of ``records``.
-        Records whose key already exists are left untouched, so a re-run never double-counts.
-        ``extra_writes(con)``, when given, runs inside the same transaction (e.g. the cluster
-        registry), so a run's state lands whole or not at all.
+        Records whose key already exists are left untouched (``replace=False``), so a re-run
+        never double-counts; with ``replace=True`` (``--full-refresh``) they are replaced and
+        their old contribution to the daily counts is subtracted. ``extra_writes(con)``, when
+        given, runs inside the same transaction (e.g. the cluster registry), and so does
+        ``before_commit(con)``, last, after every row is written (the orchestrator writes the
+        report there, so it sees tonight's rows, and moves nothing into place before COMMIT).
+        ``retention_before`` deletes per-record rows created before that day.
         """
+        changed = {"inserted": 0, "replaced": 0, "retention_deleted": 0}
+        run_id = run["run_id"]
         with self.transaction() as con:
             if extra_writes is not None:
                 extra_writes(con)
             if records_parquet is not None:
                 con.execute(
-                    "INSERT OR IGNORE INTO records "
-                    "SELECT record_key, record_id, run_id, created_at, channel, product, region, "
-                    "score, score_kind, lang, is_complaint, complaint_proba, needs_review, "
-                    "themes, cluster_id, text_norm, display_text "
+                    f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {_RECORD_COLUMNS} "
                     f"FROM read_parquet({json.dumps(records_parquet)})"
                 )
+                if replace:
+                    con.execute(
+                        "CREATE OR REPLACE TEMP TABLE _replaced AS SELECT r.* FROM records r "
+                        "SEMI JOIN _incoming i USING (record_key)"
+                    )
+                    changed["replaced"] = con.execute("SELECT count(*) FROM _replaced").fetchall()[0][0]
+                    for stmt in _COUNT_DELTAS:
+                        con.execute(stmt.format(sign=-1, rel="_replaced"), [run_id])
+                    con.execute("DELETE FROM records WHERE record_key IN (SELECT record_key FROM _replaced)")
+                    con.execute("DROP TABLE _replaced")
+                else:
+                    con.execute(
+                        "DELETE FROM _incoming WHERE record_key IN (SELECT record_key FROM records)"
+                    )
+                changed["inserted"] = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
+                for stmt in _COUNT_DELTAS:
+                    con.execute(stmt.format(sign=1, rel="_incoming"), [run_id])
+                con.execute(f"INSERT INTO records SELECT {_RECORD_COLUMNS} FROM _incoming")
+                con.execute("DROP TABLE _incoming")
+            if retention_before is not None:
+                changed["retention_deleted"] = con.execute(
+                    "DELETE FROM records WHERE created_at < ?", [retention_before]
+                ).fetchall()[0][0]
+            summary = run.get("summary", {})
             con.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, status, source, "
+                "model_version, engine, n_read, n_processed, n_quarantined, n_new, "
+                "n_already_seen, watermark, summary_json, night, fingerprint, exit_code) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    run["run_id"],
+                    run_id,
                     run["started_at"],
-                    datetime.now(UTC).replace(tzinfo=None),
+                    run.get("finished_at") or datetime.now(UTC).replace(tzinfo=None),
                     "complete",
                     run.get("source"),
                     run.get("model_version"),
@@ -199,17 +326,20 @@ class HistoryStore:
                     run.get("n_new", 0),
                     run.get("n_already_seen", 0),
                     run.get("watermark"),
-                    json.dumps(run.get("summary", {}), ensure_ascii=False, sort_keys=True),
+                    json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str),
+                    run.get("night"),
+                    run.get("fingerprint"),
+                    run.get("exit_code"),
                 ],
             )
+            if before_commit is not None:
+                before_commit(con)
+        return changed
 
-    def apply_retention(self, days: int) -> int:
-        """Drop per-record rows older than ``days`` days (by created_at); 0 keeps everything."""
+    def apply_retention(self, days: int, today: date | None = None) -> int:
+        """Drop per-record rows created more than ``days`` days before ``today``; 0 keeps all."""
         if days <= 0:
             return 0
-        before = self.con.execute("SELECT count(*) FROM records").fetchone()[0]
-        self.con.execute(
-            "DELETE FROM records WHERE created_at < current_date - CAST(? AS INTEGER)", [days]
-        )
-        after = self.con.execute("SELECT count(*) FROM records").fetchone()[0]
-        return before - after
+        today = today or date.today()
+        cutoff = pd.Timestamp(today) - pd.Timedelta(days=days)
+        return self.con.execute("DELETE FROM records WHERE created_at < ?", [cutoff.date()]).fetchall()[0][0]
