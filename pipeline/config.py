@@ -82,8 +82,27 @@ class ClusterConfig:
     svd_components: int = 64
     #: Cosine similarity of centroids above which tonight's cluster keeps a stored id.
     match_threshold: float = 0.5
-    #: Points farther than this cosine distance from every centroid are "unclustered".
+    #: Points farther than this cosine distance from every centroid are "unclustered"...
     outlier_distance: float = 0.9
+    #: ...but never more than this share of a group's fit sample (see docs/clustering.md).
+    max_unclustered_share: float = 0.05
+    #: A cluster needs this many fit-sample members; smaller ones are dissolved into neighbours.
+    min_cluster_size: int = 8
+    #: Themes with fewer sampled complaints than this are pooled into one mixed group.
+    min_group_size: int = 40
+    #: Keep last night's k for a group when its silhouette is within this of the best k.
+    k_tolerance: float = 0.01
+    #: Vocabulary cap of the clustering features (unigrams + bigrams of content tokens).
+    max_features: int = 30_000
+    #: Emerging test: this many earlier runs form the trailing window...
+    trailing_runs: int = 4
+    #: ...and a share is "up" when z >= emerging_z, share >= emerging_ratio x trailing share,
+    #: and the cluster has at least emerging_min_size records tonight.
+    emerging_z: float = 3.0
+    emerging_ratio: float = 1.5
+    emerging_min_size: int = 5
+    n_keywords: int = 8
+    n_examples: int = 5
     seed: int = 0
 
 
