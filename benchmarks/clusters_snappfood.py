@@ -37,13 +37,13 @@ def load_complaints(path: Path = DATA) -> pd.DataFrame:
 
 def themes_for(texts: list[str]) -> tuple[list[str | None], str]:
     """Top theme per normalised text: the shipped model, else the first matching seed theme."""
-    try:
-        from pipeline.model_io import load_model
+    from pipeline.model_io import ModelIntegrityError, load_model
 
+    try:
         model = load_model()
         pred = model.predict_frame(texts)
         return pred["top_theme"].tolist(), "shipped model"
-    except Exception as exc:  # no trained model in this checkout: seed phrases instead
+    except (OSError, ModelIntegrityError) as exc:  # no trained model here: seed phrases instead
         from pipeline.normalize import normalize
         from pipeline.taxonomy import load_taxonomy
 

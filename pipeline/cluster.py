@@ -21,13 +21,21 @@ Fit on a bounded, stratified sample
     ``record_key`` so the choice does not depend on input order.
 
 k, chosen per group
-    KMeans (``n_init=3``, fixed seed) on the unit-length LSA vectors for every k in
-    ``[max(2, min_k), min(max_k, n_group // min_cluster_size)]``; the criterion is the mean
-    silhouette on a fixed 3,000-point subsample of the group. The best k wins, except that
-    last night's k for the group is kept when its silhouette is within ``k_tolerance`` of the best
-    (hysteresis: the count does not swing on noise). Clusters with fewer than
-    ``min_cluster_size`` sample members are then dissolved one at a time (smallest first) into
-    their nearest neighbours, and centroids are recomputed as normalised member means.
+    Criterion: the mean silhouette (cosine geometry: unit-length LSA vectors) on a fixed
+    3,000-point subsample of the group. Candidates are
+
+    * *fresh*: KMeans (``n_init=3``, fixed seed) for every k in
+      ``[max(2, min_k), min(max_k, n_group // min_cluster_size)]``;
+    * *warm*: KMeans started from the group's stored clusters (their term-space signatures
+      projected into tonight's LSA space), alone and with one or two extra centroids placed on
+      the points farthest from them (room for a new issue).
+
+    The best fresh candidate wins only if it beats the best warm one by more than
+    ``k_tolerance`` (0.02); otherwise last night's partition, refitted to tonight's data, is kept.
+    This hysteresis is what stops the cluster count and the partition from swinging on noise.
+    Clusters with fewer than ``min_cluster_size`` sample members are then dissolved one at a
+    time (smallest first) into their nearest neighbours, and centroids are recomputed as
+    normalised member means.
 
 Unclustered share, bounded
     Every complaint goes to the nearest centroid of its group by cosine similarity (no outlier
@@ -207,7 +215,7 @@ class _Group:
     centroids: np.ndarray  # (k, d) float32, unit rows
     min_similarity: float
     first: int  # index of the group's first cluster in the model's cluster list
-    silhouette: dict[int, float]
+    silhouette: dict[str, float | str]
 
 
 class PatternModel:
@@ -217,8 +225,8 @@ class PatternModel:
     ----------
     config : ClusterConfig
         Sizes, k range, thresholds and seed.
-    previous_k : dict[str, int] or None
-        Last night's k per group (hysteresis of the k choice).
+    warm_start : dict[str, list[tuple[list[str], list[float]]]] or None
+        Stored term-space signatures per group, the warm candidates of the k choice.
 
     Attributes
     ----------
@@ -238,9 +246,9 @@ class PatternModel:
     {'delivery': 2}
     """
 
-    def __init__(self, *, config: ClusterConfig, previous_k: dict[str, int] | None = None):
+    def __init__(self, *, config: ClusterConfig, warm_start: dict | None = None):
         self.config = config
-        self.previous_k = previous_k
+        self.warm_start = warm_start
 
     # fitting
     def fit(self, docs: list[list[str]], groups) -> PatternModel:
@@ -273,12 +281,27 @@ class PatternModel:
         routed = np.where(np.isin(groups, list(small)), MIXED, groups) if small else groups
         for key in sorted(set(routed[nonempty])):
             rows = np.flatnonzero((routed == key) & nonempty)
-            fitted = self._fit_group(key, tfidf[rows], self.previous_k or {})
+            fitted = self._fit_group(key, tfidf[rows], (self.warm_start or {}).get(key, []))
             if fitted is not None:
                 self.groups_[key] = fitted
         return self
 
-    def _fit_group(self, key: str, tfidf: sp.csr_matrix, previous_k: dict[str, int]) -> _Group | None:
+    def _warm_centroids(self, signatures: list, components: np.ndarray) -> np.ndarray:
+        """Stored signatures projected into this group's LSA space (unit rows, empty dropped)."""
+        vocab = self.vectorizer_.vocabulary_
+        rows, cols, vals = [], [], []
+        for i, (terms, weights) in enumerate(signatures):
+            for t, w in zip(terms, weights, strict=True):
+                j = vocab.get(t)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(w)
+        m = sp.csr_matrix((vals, (rows, cols)), shape=(len(signatures), len(vocab)), dtype=np.float32)
+        z, ok = _normalize_rows(np.asarray(m @ components.T, dtype=np.float32))
+        return z[ok]
+
+    def _fit_group(self, key: str, tfidf: sp.csr_matrix, warm: list) -> _Group | None:
         cfg = self.config
         n, n_terms = tfidf.shape
         if n < MIN_COMPLAINTS:
@@ -296,26 +319,40 @@ class PatternModel:
             return None
 
         k_max = min(cfg.max_k, len(z) // max(cfg.min_cluster_size, 1))
-        scores: dict[int, float] = {}
-        best_labels: dict[int, np.ndarray] = {}
+        probe = len(z[:_SILHOUETTE_POINTS])  # rows are in hash order: a fixed random subsample
+
+        def score(labels: np.ndarray) -> float | None:
+            if len(np.unique(labels[:probe])) < 2:
+                return None
+            return round(float(silhouette_score(z[:probe], labels[:probe])), 6)
+
+        scores: dict[str, float] = {}
+        candidates: dict[str, np.ndarray] = {}
         if k_max >= 2:
-            probe = z[:_SILHOUETTE_POINTS]  # rows are in hash order: a fixed random subsample
             for k in range(max(2, cfg.min_k), k_max + 1):
-                km = KMeans(k, n_init=3, random_state=cfg.seed).fit(z)
-                labels = km.labels_
-                if len(np.unique(labels[: len(probe)])) < 2:
-                    continue
-                scores[k] = round(float(silhouette_score(probe, labels[: len(probe)])), 6)
-                best_labels[k] = labels
-        if scores:
-            best = max(scores.values())
-            k = min(kk for kk, s in scores.items() if s == best)
-            prev = previous_k.get(key)
-            if prev in scores and prev != k and scores[prev] >= best - cfg.k_tolerance:
-                k = prev
-            labels = best_labels[k]
-        else:
-            labels = np.zeros(len(z), dtype=np.int64)
+                labels = KMeans(k, n_init=3, random_state=cfg.seed).fit(z).labels_
+                if (s := score(labels)) is not None:
+                    scores[f"fresh{k}"], candidates[f"fresh{k}"] = s, labels
+        init = self._warm_centroids(warm, components) if warm else np.zeros((0, z.shape[1]))
+        for extra in range(3):
+            if 2 <= len(init) <= k_max:
+                labels = KMeans(len(init), init=init, n_init=1, random_state=cfg.seed).fit(z).labels_
+                if (s := score(labels)) is not None:
+                    scores[f"warm{len(init)}"], candidates[f"warm{len(init)}"] = s, labels
+            if not len(init) or extra == 2:
+                break
+            far = int(np.argmin((z @ init.T).max(axis=1)))  # the point worst served so far
+            init = np.vstack([init, z[far : far + 1]])
+        fresh = {c: s for c, s in scores.items() if c.startswith("fresh")}
+        warm_scores = {c: s for c, s in scores.items() if c.startswith("warm")}
+        choice = None
+        if fresh:
+            choice = min(fresh, key=lambda c: (-fresh[c], int(c[5:])))
+        if warm_scores:
+            best_warm = min(warm_scores, key=lambda c: (-warm_scores[c], int(c[4:])))
+            if choice is None or warm_scores[best_warm] >= fresh[choice] - cfg.k_tolerance:
+                choice = best_warm
+        labels = candidates[choice] if choice else np.zeros(len(z), dtype=np.int64)
 
         centroids = _centroids(z, labels)
         while len(centroids) > 1:  # dissolve clusters too small to read, smallest first
@@ -339,7 +376,7 @@ class PatternModel:
             centroids=centroids.astype(np.float32),
             min_similarity=float(min_similarity),
             first=len(self.cluster_group_),
-            silhouette=scores,
+            silhouette={**scores, "chosen": choice or "single"},
         )
         self.cluster_group_.extend([key] * len(centroids))
         self.k_by_group_[key] = len(centroids)
@@ -548,6 +585,12 @@ def _resolve(acc: _Accumulator, state: RegistryState, config: ClusterConfig, run
         unmatched.sort(key=lambda i: (model.cluster_group_[live[i]], -int(acc.sizes[live[i]]), keywords[i]))
         new_ids = {i: next_id + j for j, i in enumerate(unmatched)}
         claimed = {int(reg.at[int(match.matched[i]), "cluster_id"]) for i in range(len(live)) if match.matched[i] >= 0}
+        # A new cluster that resembles an already matched stored one is a split of it: the
+        # emerging test of the matched cluster counts its splits too (the issue's whole share).
+        splits: dict[int, list[int]] = {}
+        for i in unmatched:
+            if match.best_any[i] >= config.match_threshold:
+                splits.setdefault(int(match.best_any_row[i]), []).append(i)
         for i, c in enumerate(live):
             group = model.cluster_group_[c]
             size = int(acc.sizes[c])
@@ -557,11 +600,15 @@ def _resolve(acc: _Accumulator, state: RegistryState, config: ClusterConfig, run
                 status = "active"
                 first_seen = reg.at[r, "first_seen_run"]
                 terms, wts = blend_signatures(stored[r], sigs[i])
+                family = splits.get(r, [])
                 emerging, reason = emerging_test(
-                    size, n_total, state.trailing_sizes.get(cid, 0), state.trailing_n,
+                    size + sum(int(acc.sizes[live[j]]) for j in family), n_total,
+                    state.trailing_sizes.get(cid, 0), state.trailing_n,
                     z_min=config.emerging_z, ratio=config.emerging_ratio,
                     min_size=config.emerging_min_size,
                 )
+                if family:
+                    reason = f"with splits {', '.join(f'#{new_ids[j]}' for j in family)}: {reason}"
                 if reg.at[r, "status"] == "dormant":
                     reason = f"back from dormant; {reason}"
             else:
@@ -637,6 +684,18 @@ def _resolve(acc: _Accumulator, state: RegistryState, config: ClusterConfig, run
     return clusters, registry, dormant_ids, id_map, signatures
 
 
+def _warm_signatures(state: RegistryState) -> dict[str, list]:
+    """Stored signatures of the clusters that were live last time, per group, by id."""
+    reg = state.registry
+    if not len(reg):
+        return {}
+    live = reg[reg["status"] != "dormant"].sort_values("cluster_id")
+    out: dict[str, list] = {}
+    for group, terms, weights in zip(live["group_key"], live["terms"], live["weights"], strict=True):
+        out.setdefault(group, []).append((list(terms), list(weights)))
+    return out
+
+
 # -- the entry point --------------------------------------------------------------------------
 
 
@@ -671,7 +730,7 @@ def _discover(parts, sample, config, store, run_id) -> PatternResult:
     model: PatternModel | None = None
     if len(fit) >= MIN_COMPLAINTS:
         docs = [_ngrams(content_terms(t)) for t in fit["text_norm"]]
-        model = PatternModel(config=config, previous_k=state.previous_k).fit(docs, fit["group"])
+        model = PatternModel(config=config, warm_start=_warm_signatures(state)).fit(docs, fit["group"])
         if model.n_clusters_ == 0:
             model = None
 
@@ -693,8 +752,7 @@ def _discover(parts, sample, config, store, run_id) -> PatternResult:
         "n_emerging": int(clusters["emerging"].sum()) if len(clusters) else 0,
         "fit_size": len(fit),
         "k_by_group": dict(model.k_by_group_) if model is not None else {},
-        "silhouette_by_group": {
-            key: {str(k): s for k, s in g.silhouette.items()} for key, g in model.groups_.items()
-        } if model is not None else {},
+        "silhouette_by_group": {key: g.silhouette for key, g in model.groups_.items()}
+        if model is not None else {},
     }
     return PatternResult(clusters, summary, run_id, registry_rows, dormant_ids, signatures)

@@ -90,8 +90,8 @@ class ClusterConfig:
     min_cluster_size: int = 8
     #: Themes with fewer sampled complaints than this are pooled into one mixed group.
     min_group_size: int = 40
-    #: Keep last night's k for a group when its silhouette is within this of the best k.
-    k_tolerance: float = 0.01
+    #: Keep last night's partition (warm-started) unless a fresh k beats its silhouette by more.
+    k_tolerance: float = 0.02
     #: Vocabulary cap of the clustering features (unigrams + bigrams of content tokens).
     max_features: int = 30_000
     #: Emerging test: this many earlier runs form the trailing window...
