@@ -149,6 +149,8 @@ def make_engine(config: RunConfig) -> LocalEngine | DaskEngine:
 # -- engines -------------------------------------------------------------------------------
 
 _WORKER_SHARED: Any = None
+#: Imported once in the fork server, so every worker process starts with them loaded.
+_WORKER_PRELOAD = ("pipeline.engine", "pipeline.run", "pipeline.normalize", "pipeline.classify")
 
 
 def _init_local_worker(shared: Any) -> None:
@@ -231,10 +233,14 @@ class LocalEngine:
         from multiprocessing import get_context
 
         log.info("local engine: %d worker processes", n)
-        # forkserver, not fork: this process already runs threads (DuckDB, Arrow).
+        # forkserver, not fork: this process already runs threads (DuckDB, Arrow). The server
+        # preloads the pipeline (so workers start warm) instead of re-running ``__main__``,
+        # which would re-execute a caller's unguarded script.
+        context = get_context("forkserver")
+        context.set_forkserver_preload(list(_WORKER_PRELOAD))
         self._pool = ProcessPoolExecutor(
             max_workers=n,
-            mp_context=get_context("forkserver"),
+            mp_context=context,
             initializer=_init_local_worker,
             initargs=(shared,),
         )

@@ -3,6 +3,8 @@
 The equality test runs the whole job on the shipped sample, cut into small chunks so that the
 work really spreads over two worker processes: once in this process (one worker, the plain
 sequential path), once on the local process pool and once on a 2-worker Dask LocalCluster.
+The parts-sent-back path (workers on machines without the run's folder) is checked on the
+chunk stage alone, with a stand-in model.
 """
 
 from __future__ import annotations
@@ -73,21 +75,59 @@ def _run(sample_path: Path, tmp: Path, name: str, **run_options) -> tuple[pd.Dat
     return frame, summary
 
 
-@pytest.fixture(scope="module")
-def sequential(sample_path, tmp_path_factory):
-    return _run(sample_path, tmp_path_factory.mktemp("sequential"), "seq", engine="local", workers=1)
+class KeywordModel:
+    """A stand-in for the shipped model: complaint when the text has a negative keyword."""
+
+    words = ("دیر", "سرد", "بد", "متأخر", "سيء", "لم")
+
+    def predict_frame(self, texts):
+        hits = [any(w in t for w in self.words) for t in texts]
+        return pd.DataFrame(
+            {
+                "is_complaint": hits,
+                "complaint_proba": [0.9 if h else 0.1 for h in hits],
+                "needs_review": [False] * len(texts),
+                "themes": [["delivery"] if h else [] for h in hits],
+                "top_theme": ["delivery" if h else None for h in hits],
+            }
+        )
 
 
-def test_local_pool_and_dask_write_the_same_outputs_as_the_sequential_path(
-    sample_path, tmp_path, sequential, monkeypatch
-):
-    frame, summary = sequential
+def _parts(sample_path: Path, parts_dir: Path, **run_options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from pipeline.engine import process_parts
+    from pipeline.ingest import iter_records
+
+    config = Config()
+    config = replace(
+        config,
+        ingest=replace(config.ingest, chunk_size=CHUNK),
+        run=replace(config.run, **run_options),
+        cluster=replace(config.cluster, fit_sample=50),
+    )
+    parts_dir.mkdir()
+    chunks = (c.records for c in iter_records(str(sample_path), config.ingest))
+    outcomes = list(process_parts(chunks, KeywordModel(), config, run_id="r", parts_dir=parts_dir))
+    assert [o.index for o in outcomes] == list(range(len(outcomes)))
+    assert sorted(p.name for p in parts_dir.iterdir()) == [f"part-{o.index:05d}.parquet" for o in outcomes]
+    samples = pd.concat([o.sample for o in outcomes], ignore_index=True)
+    assert all(len(o.sample) <= 50 for o in outcomes)
+    return pd.concat([pd.read_parquet(p) for p in sorted(parts_dir.iterdir())], ignore_index=True), samples
+
+
+def test_dask_workers_that_cannot_see_the_parts_folder_send_the_parts_back(sample_path, tmp_path, monkeypatch):
+    inline, inline_sample = _parts(sample_path, tmp_path / "inline", engine="local", workers=1)
+    monkeypatch.setattr(DaskEngine, "can_write", lambda self, path: False)
+    remote, remote_sample = _parts(sample_path, tmp_path / "remote", engine="dask", workers=2)
+    assert len(inline) > 4 * CHUNK
+    pd.testing.assert_frame_equal(inline, remote)
+    pd.testing.assert_frame_equal(inline_sample, remote_sample)
+
+
+def test_local_pool_and_dask_write_the_same_outputs_as_the_sequential_path(sample_path, tmp_path):
+    frame, summary = _run(sample_path, tmp_path, "seq", engine="local", workers=1)
     assert summary["records"]["processed"] == len(frame) > 4 * CHUNK
     pool = _run(sample_path, tmp_path, "pool", engine="local", workers=2)
     dask = _run(sample_path, tmp_path, "dask", engine="dask", workers=2)
-    # Workers that cannot see the parts folder (another machine) send the parts back instead.
-    monkeypatch.setattr(DaskEngine, "can_write", lambda self, path: False)
-    remote = _run(sample_path, tmp_path, "remote", engine="dask", workers=2)
-    for name, (other, other_summary) in {"pool": pool, "dask": dask, "remote": remote}.items():
+    for name, (other, other_summary) in {"pool": pool, "dask": dask}.items():
         pd.testing.assert_frame_equal(frame, other, obj=name)
         assert summary == other_summary, name
