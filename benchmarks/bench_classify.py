@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def train_naive() -> NaivePipeline:
     )
 
 
-def run(n: int = CORPUS_SIZE) -> ClassifyMeasure:
+def run(n: int = CORPUS_SIZE, *, model_dir: Path | None = None) -> ClassifyMeasure:
     from pipeline.config import Config
     from pipeline.model_io import load_model
     from pipeline.run import process_chunk
@@ -103,7 +104,7 @@ def run(n: int = CORPUS_SIZE) -> ClassifyMeasure:
     config = Config()
     records = corpus(n)
     texts = records["text"].tolist()
-    model = load_model(config.run.model_dir)
+    model = load_model(model_dir or config.run.model_dir)
     mask = frozenset(config.normalize.mask_pii)
     naive = train_naive()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.bench_run import RunMeasure, run_cli
 from benchmarks.synth import feed_path
@@ -26,12 +27,12 @@ class DaskMeasure:
         return self.dask.wall_s / self.local.wall_s
 
 
-def run(n: int = 1_000_000, *, local: RunMeasure | None = None) -> DaskMeasure:
+def run(n: int = 1_000_000, *, local: RunMeasure | None = None, model: Path | None = None) -> DaskMeasure:
     """Run the Dask engine on ``n`` records; reuse ``local`` if this session already ran it."""
     feed = feed_path(n)
     if local is None:
-        local = run_cli(feed, f"local-{n}", engine="local")
-    dask = run_cli(feed, f"dask-{n}", engine="dask")
+        local = run_cli(feed, f"local-{n}", engine="local", model=model)
+    dask = run_cli(feed, f"dask-{n}", engine="dask", model=model)
     return DaskMeasure(local=local, dask=dask)
 
 

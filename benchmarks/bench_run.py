@@ -4,7 +4,9 @@ Each run gets its own output folder and history store under ``benchmarks/_work/`
 measured around the subprocess; memory by polling the resident set size of the whole process
 tree (the CLI process, and the pool's or the Dask cluster's worker processes) every 0.1 s.
 The tree's RSS is a sum, so libraries shared between processes count once per process: an
-upper bound. The largest single process seen is reported too.
+upper bound. The largest single process seen is reported too, and the CPU time of the tree
+(user + system, summed over every process seen, from the same polling), which unlike wall time
+does not depend on what else the machine is doing.
 """
 
 from __future__ import annotations
@@ -34,14 +36,18 @@ class RunMeasure:
     processed: int
     exit_code: int
     output: str
+    #: CPU seconds of the whole process tree (user + system).
+    cpu_s: float = 0.0
+    #: 1-minute load average when the run started (other work on the machine).
+    load_before: float = 0.0
 
     @property
     def docs_per_s(self) -> float:
         return self.records / self.wall_s if self.wall_s else 0.0
 
 
-def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
-    """(sum, largest) of the resident set sizes of ``proc`` and all its descendants."""
+def _tree_sample(proc: psutil.Process, cpu: dict[int, float]) -> tuple[int, int]:
+    """(sum, largest) RSS of ``proc`` and its descendants; records each one's CPU seconds."""
     sizes = []
     try:
         procs = [proc, *proc.children(recursive=True)]
@@ -49,13 +55,18 @@ def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
         return 0, 0
     for p in procs:
         try:
-            sizes.append(p.memory_info().rss)
+            with p.oneshot():
+                sizes.append(p.memory_info().rss)
+                times = p.cpu_times()
+            cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
         except psutil.Error:
             pass
     return sum(sizes), max(sizes, default=0)
 
 
-def run_cli(feed: Path, label: str, *, engine: str = "local", extra: list[str] | None = None) -> RunMeasure:
+def run_cli(
+    feed: Path, label: str, *, engine: str = "local", model: Path | None = None, extra: list[str] | None = None
+) -> RunMeasure:
     """Run ``python -m pipeline.cli run`` on ``feed`` and measure it."""
     out = WORK / "runs" / label
     shutil.rmtree(out, ignore_errors=True)
@@ -63,9 +74,12 @@ def run_cli(feed: Path, label: str, *, engine: str = "local", extra: list[str] |
     cmd = [
         sys.executable, "-m", "pipeline.cli", "run",
         "--input", str(feed), "--out", str(out), "--store", str(out / "history.duckdb"),
-        "--engine", engine, "--log-level", "WARNING", *(extra or []),
+        "--engine", engine, "--log-level", "WARNING",
+        *(["--model", str(model)] if model else []), *(extra or []),
     ]  # fmt: skip
     peak = largest = 0
+    cpu: dict[int, float] = {}
+    load = psutil.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     watched = psutil.Process(proc.pid)
@@ -74,7 +88,7 @@ def run_cli(feed: Path, label: str, *, engine: str = "local", extra: list[str] |
     def poll() -> None:
         nonlocal peak, largest
         while not done.is_set():
-            tree, one = _tree_rss(watched)
+            tree, one = _tree_sample(watched, cpu)
             peak, largest = max(peak, tree), max(largest, one)
             done.wait(0.1)
 
@@ -92,6 +106,8 @@ def run_cli(feed: Path, label: str, *, engine: str = "local", extra: list[str] |
         peak_tree_rss_mb=peak / 2**20,
         peak_process_rss_mb=largest / 2**20,
         processed=processed,
+        cpu_s=sum(cpu.values()),
+        load_before=load,
         exit_code=proc.returncode,
         output=output[-4000:],
     )
@@ -105,11 +121,13 @@ def _counts(output: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def run(sizes: tuple[int, ...] = (100_000, 1_000_000), *, engine: str = "local") -> list[RunMeasure]:
+def run(
+    sizes: tuple[int, ...] = (100_000, 1_000_000), *, engine: str = "local", model: Path | None = None
+) -> list[RunMeasure]:
     results = []
     for n in sizes:
         feed = feed_path(n)
-        results.append(run_cli(feed, f"{engine}-{n}", engine=engine))
+        results.append(run_cli(feed, f"{engine}-{n}", engine=engine, model=model))
     return results
 
 

@@ -1,6 +1,6 @@
 """Profile a whole run with pyinstrument, every stage in this one process.
 
-    python -m benchmarks.profile_run 100000 [label]
+    python -m benchmarks.profile_run 100000 [--label before] [--model DIR]
 
 The run uses one worker (``run.workers = 1``), so ingest, normalisation, classification,
 clustering, the store and the report all execute here, where the sampling profiler sees them.
@@ -10,15 +10,16 @@ self time) and prints the flat list's top entries.
 
 from __future__ import annotations
 
+import argparse
 import shutil
-import sys
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from benchmarks.synth import WORK, feed_path
 
 
-def profile(n: int, label: str, *, top: int = 25) -> str:
+def profile(n: int, label: str, *, model_dir: Path | None = None, top: int = 25) -> str:
     from pyinstrument import Profiler
 
     from pipeline.config import Config
@@ -28,7 +29,8 @@ def profile(n: int, label: str, *, top: int = 25) -> str:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     config = Config()
-    config = replace(config, run=replace(config.run, workers=1, store=out / "history.duckdb"))
+    run = replace(config.run, workers=1, store=out / "history.duckdb", model_dir=model_dir or config.run.model_dir)
+    config = replace(config, run=run)
     feed = str(feed_path(n))
     profiler = Profiler(interval=0.005)
     profiler.start()
@@ -41,5 +43,9 @@ def profile(n: int, label: str, *, top: int = 25) -> str:
 
 
 if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    print(profile(size, sys.argv[2] if len(sys.argv) > 2 else f"{size}"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("size", type=int, nargs="?", default=100_000)
+    parser.add_argument("--label", default=None)
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+    print(profile(args.size, args.label or str(args.size), model_dir=args.model))
