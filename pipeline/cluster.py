@@ -69,6 +69,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -128,19 +129,23 @@ CLUSTER_COLUMNS = [
 
 # -- terms ------------------------------------------------------------------------------------
 
-_STOPWORDS: frozenset[str] | None = None
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return load_stopwords()
+
+
+@lru_cache(maxsize=1 << 18)
+def _keep(token: str) -> bool:
+    return is_label_term(token, _stopwords())
 
 
 def content_terms(text: str) -> list[str]:
     """Content tokens of ``text`` that may appear in a label (see :func:`is_label_term`)."""
-    global _STOPWORDS
     from pipeline.tokenize import content_tokens
 
-    if _STOPWORDS is None:
-        _STOPWORDS = load_stopwords()
     if not isinstance(text, str) or not text:
         return []
-    return [t for t in content_tokens(text) if is_label_term(t, _STOPWORDS)]
+    return [t for t in content_tokens(text) if _keep(t)]
 
 
 def _ngrams(tokens: list[str]) -> list[str]:

@@ -285,14 +285,21 @@ def write_state(
     for stmt in DDL:
         con.execute(stmt)
     if len(registry_rows):
-        con.executemany(
-            "INSERT OR REPLACE INTO cluster_registry VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                [int(r.cluster_id), r.group_key, r.status, r.first_seen_run, r.last_seen_run,
-                 r.label, list(r.keywords), list(r.terms), [float(w) for w in r.weights], run_id]
-                for r in registry_rows.itertuples(index=False)
-            ],
+        rows = registry_rows[_REGISTRY_COLUMNS[:-1]].assign(
+            cluster_id=registry_rows["cluster_id"].astype("int32"),
+            keywords=[list(map(str, k)) for k in registry_rows["keywords"]],
+            terms=[list(map(str, t)) for t in registry_rows["terms"]],
+            weights=[list(map(float, w)) for w in registry_rows["weights"]],
+            updated_run=run_id,
         )
+        con.register("_cluster_registry_rows", rows)
+        try:
+            con.execute(
+                "INSERT OR REPLACE INTO cluster_registry "
+                f"SELECT {', '.join(_REGISTRY_COLUMNS)} FROM _cluster_registry_rows"
+            )
+        finally:
+            con.unregister("_cluster_registry_rows")
     if dormant_ids:
         con.execute(
             "UPDATE cluster_registry SET status = 'dormant', updated_run = ? "
@@ -300,14 +307,23 @@ def write_state(
             [run_id, [int(i) for i in dormant_ids]],
         )
     if len(run_sizes):
-        con.executemany(
-            "INSERT OR REPLACE INTO cluster_run_sizes VALUES (?,?,?,?,?,?,?,?)",
-            [
-                [run_id, int(r.cluster_id), int(r.size), float(r.share), r.status, bool(r.emerging),
-                 r.emerging_reason, float(r.match_similarity)]
-                for r in run_sizes.itertuples(index=False)
-            ],
+        sizes = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "cluster_id": run_sizes["cluster_id"].astype("int32").to_numpy(),
+                "size": run_sizes["size"].astype("int64").to_numpy(),
+                "share": run_sizes["share"].astype(float).to_numpy(),
+                "status": run_sizes["status"].astype(str).to_numpy(),
+                "emerging": run_sizes["emerging"].astype(bool).to_numpy(),
+                "emerging_reason": run_sizes["emerging_reason"].astype(str).to_numpy(),
+                "match_similarity": run_sizes["match_similarity"].astype(float).to_numpy(),
+            }
         )
+        con.register("_cluster_run_sizes_rows", sizes)
+        try:
+            con.execute("INSERT OR REPLACE INTO cluster_run_sizes SELECT * FROM _cluster_run_sizes_rows")
+        finally:
+            con.unregister("_cluster_run_sizes_rows")
     con.execute(
         "INSERT OR REPLACE INTO cluster_runs VALUES (?,?,?,?)",
         [run_id, int(n_complaints), int(n_clustered), json.dumps(k_by_group, sort_keys=True)],
