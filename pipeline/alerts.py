@@ -12,6 +12,9 @@ The test, for each theme (and cluster), overall and per segment value, and each 
   **and** ``c / E ≥ min_ratio`` (a large but tiny relative change is not a spike), and at least
   ``min_history`` earlier periods with feedback in that segment.
 
+Clusters are tested only once their id has occurred in an earlier period: a cluster that is new
+tonight is the clustering stage's call (its ``emerging`` flag), not a spike.
+
 An alert is ``new`` when the trailing periods held no such complaint (``c0 == 0``).
 Every alert carries its numbers: this period's count and share, the baseline share, the
 expected count, the rate ratio, ``p`` and ``q``, and a z-score of the share against the trailing
@@ -104,12 +107,17 @@ def spike_tests(
         .transform(lambda s: (s > 0).astype(int).shift(1).rolling(trailing, min_periods=1).sum())
         .fillna(0)
     )
+    # A cluster id first seen this period is the clustering stage's "emerging" call, not a spike.
+    seen_before = grouped["n"].transform(lambda s: s.shift(1).fillna(0).cumsum()) > 0
     mean = grouped["share"].transform(lambda s: s.shift(1).rolling(trailing, min_periods=2).mean())
     sd = grouped["share"].transform(
         lambda s: s.shift(1).rolling(trailing, min_periods=2).std(ddof=1)
     )
     rows = rows[
-        (rows["history"] >= min_history) & (rows["n_records"] > 0) & (rows["baseline_records"] > 0)
+        (rows["history"] >= min_history)
+        & (rows["n_records"] > 0)
+        & (rows["baseline_records"] > 0)
+        & ((rows["kind"] != "cluster") | seen_before)
     ]
     mean, sd = mean.loc[rows.index], sd.loc[rows.index]
     rows["baseline_share"] = rows["baseline_n"] / rows["baseline_records"]

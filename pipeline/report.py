@@ -38,6 +38,7 @@ from pipeline.improvement import (
     fmt_num,
     fmt_p,
     improvement_table,
+    isolate,
     localize_digits,
     sentence,
 )
@@ -130,6 +131,7 @@ LABELS = {
         "no_data": "هنوز داده‌ای در تاریخچه نیست.",
         "metric": {"rating": "میانگین امتیاز (۱ تا ۵)", "csat": "میانگین CSAT", "nps": "NPS"},
         "dims": {"all": "همه", "channel": "کانال", "product": "محصول", "region": "منطقه"},
+        "statuses": {"new": "تازه", "active": "فعال", "dormant": "خاموش"},
         "kinds": {"theme": "موضوع", "cluster": "خوشه"},
         "formula": "اولویت = ۱۰۰ × (۰٫۴ × حجم + ۰٫۳ × رشد + ۰٫۳ × اثر)",
         "formula_terms": [
@@ -208,6 +210,7 @@ LABELS = {
         "no_data": "لا توجد بيانات في السجل بعد.",
         "metric": {"rating": "متوسط التقييم (١ إلى ٥)", "csat": "متوسط CSAT", "nps": "NPS"},
         "dims": {"all": "الكل", "channel": "القناة", "product": "المنتج", "region": "المنطقة"},
+        "statuses": {"new": "جديد", "active": "نشط", "dormant": "خامل"},
         "kinds": {"theme": "موضوع", "cluster": "عنقود"},
         "formula": "الأولوية = ١٠٠ × (٠٫٤ × الحجم + ٠٫٣ × النمو + ٠٫٣ × الأثر)",
         "formula_terms": [
@@ -423,8 +426,8 @@ def build_report(
     days = pd.to_datetime(history.volume_daily["day"])
     data.history_text = L["history_text"].format(
         n=fmt_num(int(runs), lang),
-        a=localize_digits(str(days.min().date()), lang),
-        b=localize_digits(str(days.max().date()), lang),
+        a=_day(days.min().date(), lang),
+        b=_day(days.max().date(), lang),
     )
 
     # -- rows for the templates
@@ -474,6 +477,8 @@ def build_report(
             if r["n_with"] > 0
         ]
     data.clusters = _cluster_rows(cluster_frame, trends, lang)
+    for row in data.clusters:
+        row["status"] = L["statuses"].get(row["status"], row["status"])
     examples = _theme_examples(store, current, rc, first_day)
     for row in data.themes:
         row["examples"] = examples.get(row["theme"], [])
@@ -536,6 +541,12 @@ def build_report(
 
 
 # -- helpers -----------------------------------------------------------------------------------
+def _day(day, lang: str) -> str:
+    """A date in the report's digits, isolated left-to-right (Arabic-script digits after Arabic
+    letters would otherwise be reordered by the bidi algorithm: 2026-11-01 shown as 01-11-2026)."""
+    return isolate(localize_digits(str(day), lang), ltr=True)
+
+
 def _nan(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -579,8 +590,8 @@ def _segment_label(dim: str, value: str, L: dict) -> str:
 
 def _alert_row(a: dict, lang: str, L: dict, display, current: Period) -> dict:
     return {
-        "start": localize_digits(str(a["period_start"]), lang),
-        "end": localize_digits(str(a["period_end"]), lang),
+        "start": _day(a["period_start"], lang),
+        "end": _day(a["period_end"], lang),
         "current": a["period_start"] == current.start,
         "kind": L["kinds"].get(a["kind"], a["kind"]),
         "name": display(a["kind"], a["key"]),
@@ -620,10 +631,10 @@ def _emerging_rows(
             {
                 "kind": L["kinds"].get(a["kind"], a["kind"]),
                 "name": display(a["kind"], a["key"]),
-                "detail": localize_digits(f"{a['period_start']}", lang)
+                "detail": _day(a["period_start"], lang)
                 + f" {L['to']} "
-                + localize_digits(f"{a['period_end']}", lang)
-                + f" — {_segment_label(a['dim'], a['value'], L)}: {fmt_num(a['n'], lang)} ({fmt_p(a['p_value'], lang)})",
+                + _day(a["period_end"], lang)
+                + f" — {_segment_label(a['dim'], a['value'], L)}: {fmt_num(a['n'], lang)} ({isolate(fmt_p(a['p_value'], lang), ltr=True)})",
                 "keywords": "",
                 "examples": [],
             }
@@ -834,7 +845,7 @@ def _context(data: ReportData, generated: str) -> dict:
 
 
 def _period_pair(p: Period, lang: str) -> dict:
-    return {"start": localize_digits(str(p.start), lang), "end": localize_digits(str(p.end), lang)}
+    return {"start": _day(p.start, lang), "end": _day(p.end, lang)}
 
 
 def render_html(data: ReportData, generated: str) -> str:

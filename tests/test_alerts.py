@@ -91,3 +91,10 @@ def test_alert_records_are_json_ready():
     assert rec["baseline"]["count"] == 42 and "expected_count" in rec["baseline"]
     assert rec["segment"] == {"dim": "all", "value": "*"}
     assert isinstance(rec["p_value"], float) and isinstance(rec["new"], bool)
+
+
+def test_a_cluster_id_seen_for_the_first_time_is_left_to_the_clustering_stage():
+    fresh = series([0, 0, 0, 0, 30], [100] * 5, key="7").assign(kind="cluster")
+    assert select_alerts(spike_tests(fresh)).empty
+    known = series([2, 3, 2, 3, 30], [100] * 5, key="7").assign(kind="cluster")
+    assert len(select_alerts(spike_tests(known))) == 1
