@@ -40,6 +40,7 @@ def emoji_map() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _regex() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The emoticon regex (built from the map) and the lookup table."""
     mapping = emoji_map()
     faces = sorted((k for k in mapping if k.isascii()), key=len, reverse=True)
     glued, free = [], []
@@ -55,20 +56,23 @@ def _regex() -> tuple[re.Pattern[str], dict[str, str]]:
         rf"(?<![a-z0-9/:;=<])(?:{'|'.join(glued)})(?![a-z0-9])"
         rf"|(?<!\S)(?:{'|'.join(free)})(?!\S)"
     )
-    rx = re.compile(rf"(?P<face>{face_re})|[{_SYMBOL_CLASS}]")
-    lookup = dict(mapping)
-    for face in faces:  # the repeated forms resolve through the base face
-        lookup.setdefault(face, mapping[face])
-    return rx, lookup
+    return re.compile(face_re), dict(mapping)
 
 
-def _sub(m: re.Match[str], lookup: dict[str, str]) -> str:
+_SYMBOLS = re.compile(f"[{_SYMBOL_CLASS}]")
+_FACE_CHARS = re.compile(r"[:;=][-']?[()dp|/\\]|[()]+:")
+
+
+def _face(m: re.Match[str], lookup: dict[str, str]) -> str:
     s = m.group()
     token = lookup.get(s)
-    if token is None and m.group("face") is not None:
-        token = lookup.get(s.rstrip(")(|") + s[-1]) or lookup.get(s.lstrip("()"))
-        if token is None:  # ((: -> (:
-            token = lookup.get(s[-2:]) or lookup.get(s[:2])
+    if token is None:  # :))) -> :) and ((: -> (:
+        token = lookup.get(s.rstrip(")(|") + s[-1]) or lookup.get(s[-2:]) or lookup.get(s[:2])
+    return f" {token} " if token else " "
+
+
+def _symbol(m: re.Match[str], lookup: dict[str, str]) -> str:
+    token = lookup.get(m.group())
     return f" {token} " if token else " "
 
 
@@ -84,5 +88,7 @@ def replace_emoji(text: str) -> str:
     >>> replace_emoji("عالی بود :)))").split()
     ['عالی', 'بود', 'EMOPOS']
     """
-    rx, lookup = _regex()
-    return rx.sub(lambda m: _sub(m, lookup), text)
+    faces, lookup = _regex()
+    if _FACE_CHARS.search(text):
+        text = faces.sub(lambda m: _face(m, lookup), text)
+    return _SYMBOLS.sub(lambda m: _symbol(m, lookup), text)

@@ -75,10 +75,10 @@ def is_finglish_words(words: list[str]) -> bool:
     english = english_words()
     fing = eng = 0.0
     for w in words:
+        if w in ambiguous:  # "bad", "man", "to": Persian and English alike
+            continue
         if w in english:
             eng += 1
-        elif w in ambiguous:
-            continue
         elif _lookup(w) is not None:
             fing += 1
         elif _FINGLISH_SHAPE.match(w):

@@ -17,6 +17,7 @@ Arabic-script text; ``unknown`` means no letters at all (empty, emoji-only, digi
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pipeline import _rules
 from pipeline.finglish import english_words, is_finglish_words, latin_words
@@ -62,46 +63,72 @@ _WEIGHTS = {
 
 _FOLD = _rules.FOLD_TABLE
 _SQUEEZE = re.compile(f"([{_rules.AR_LETTERS}])\\1{{2,}}")
+_LATIN_SQUEEZE = re.compile(r"([a-z])\1{2,}")
 
 
 def _fold_words(words: str) -> frozenset[str]:
     return frozenset(w.translate(_FOLD) for w in words.split())
 
 
+def _spellings(words: frozenset[str]) -> frozenset[str]:
+    """Every spelling that folds to one of ``words`` (خیلی -> خيلي, خیلي, خيلی ...).
+
+    Matching raw tokens against the expanded set avoids folding every text.
+    """
+    preimages: dict[str, list[str]] = {}
+    for cp, target in _FOLD.items():
+        if isinstance(target, str) and len(target) == 1:
+            preimages.setdefault(target, [target]).append(chr(cp))
+    out: set[str] = set()
+    for word in words:
+        forms = [""]
+        for ch in word:
+            forms = [f + alt for f in forms for alt in preimages.get(ch, [ch])]
+            if len(forms) > 5000:  # long words with many variable letters: folded form only
+                forms = [word]
+                break
+        out.update(forms)
+    return frozenset(out)
+
+
 FA_FUNCTION_WORDS = _fold_words(_FA_FUNCTION)
 FA_FUNCTION_WORDS = FA_FUNCTION_WORDS - _fold_words(_SHARED)
 AR_FUNCTION_WORDS = _fold_words(_AR_FUNCTION) - FA_FUNCTION_WORDS - _fold_words(_SHARED)
 _AL_EXCEPT = _fold_words(_FA_AL_WORDS)
+_FA_SPELLINGS = _spellings(FA_FUNCTION_WORDS)
+_AR_SPELLINGS = _spellings(AR_FUNCTION_WORDS)
+_AL_EXCEPT_SPELLINGS = _spellings(_AL_EXCEPT)
 
 _AR_WORD = re.compile(f"[{_rules.AR_LETTERS}]+")
 _ARABIC_SCRIPT = re.compile(f"[{_rules.AR_LETTERS}]")
 _LATIN = re.compile(r"[a-zA-Z]")
 _TOKENS = re.compile(r"<[A-Z_]+>|\b(?:EMONEG|EMOPOS|EMONEU)\b", re.IGNORECASE)
 _FA_ONLY = "پچژگ"
-#: The article with the clitics that attach to it: ال، وال، بال، فال، کال، لل.
-_AL_PREFIXES = ("ال", "وال", "بال", "فال", "کال", "لل")
 _AR_ONLY = "ةأإؤٱ"
+#: The article with the clitics that attach to it: ال، وال، بال، فال، كال/کال، لل.
+_AL_PREFIXES = ("ال", "وال", "بال", "فال", "كال", "کال", "لل", "ٱل")
 
 
-def _scores(text: str) -> tuple[float, float]:
-    """(Persian score, Arabic score) of Arabic-script evidence in ``text``."""
+def _scores(text: str) -> tuple[float, float, float]:
+    """(Persian score, Arabic score, Arabic score without ة/أ/إ/ؤ/ٱ) of ``text``.
+
+    ``text`` has been through the common character table (no diacritics or tatweel).
+    """
     w = _WEIGHTS
     fa = w["fa_letter"] * (text.count("ی") + text.count("ک"))
-    fa += w["fa_only"] * sum(text.count(c) for c in _FA_ONLY)
+    fa += w["fa_only"] * (text.count("پ") + text.count("چ") + text.count("ژ") + text.count("گ"))
     fa += w["zwnj"] * text.count("\u200c")
     ar = w["ar_letter"] * (text.count("ي") + text.count("ك") + text.count("ى") + text.count("ئ"))
-    ar += w["ar_only"] * sum(text.count(c) for c in _AR_ONLY)
-    fa_words = ar_words = al = 0
-    for tok in _AR_WORD.findall(text.translate(_FOLD)):
-        if tok in FA_FUNCTION_WORDS:
-            fa_words += 1
-        elif tok in AR_FUNCTION_WORDS:
-            ar_words += 1
-        elif len(tok) > 3 and tok.startswith(_AL_PREFIXES) and tok not in _AL_EXCEPT:
-            al += 1
-    fa += w["fa_word"] * fa_words
-    ar += w["ar_word"] * ar_words + w["al"] * al
-    return fa, ar
+    special = w["ar_only"] * (
+        text.count("ة") + text.count("أ") + text.count("إ") + text.count("ؤ") + text.count("ٱ")
+    )
+    toks = (text.replace("\u200c", " ") if "\u200c" in text else text).split()
+    fa += w["fa_word"] * sum(map(_FA_SPELLINGS.__contains__, toks))
+    ar += w["ar_word"] * sum(map(_AR_SPELLINGS.__contains__, toks))
+    if "ال" in text or "لل" in text:
+        al = sum(1 for t in toks if len(t) > 3 and t.startswith(_AL_PREFIXES))
+        ar += w["al"] * (al - sum(map(_AL_EXCEPT_SPELLINGS.__contains__, toks)))
+    return fa, ar + special, ar
 
 
 def script_family(text: str) -> str:
@@ -109,7 +136,7 @@ def script_family(text: str) -> str:
 
     Ties and texts without evidence go to Persian.
     """
-    fa, ar = _scores(text)
+    fa, ar, _core = _scores(text)
     return "ar" if ar > fa else "fa"
 
 
@@ -123,7 +150,7 @@ def is_finglish(text: str) -> bool:
     >>> is_finglish("the food was cold")
     False
     """
-    text = _TOKENS.sub(" ", text).lower()
+    text = _LATIN_SQUEEZE.sub(r"\1\1", _TOKENS.sub(" ", text).lower())
     if len(_ARABIC_SCRIPT.findall(text)) > len(_LATIN.findall(text)):
         return False
     return is_finglish_words(latin_words(text))
@@ -153,17 +180,24 @@ def detect_language(text: str) -> str:
     >>> detect_language("ghaza kheili sard bood")
     'fa'
     """
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
     text = text.translate(_rules.COMMON_TABLE).lower()
     if "<" in text or "emo" in text:
         text = _TOKENS.sub(" ", text)
     text = _SQUEEZE.sub(r"\1", text)
+    if _LATIN.search(text):
+        text = _LATIN_SQUEEZE.sub(r"\1\1", text)
     return _detect_clean(text)
 
 
 def _detect_clean(text: str) -> str:
     """:func:`detect_language` on lower-cased text free of placeholders."""
+    has_lat = _LATIN.search(text) is not None
+    if not has_lat:
+        return script_family(text) if _ARABIC_SCRIPT.search(text) else "unknown"
     n_ar = len(_ARABIC_SCRIPT.findall(text))
-    n_lat = len(_LATIN.findall(text)) if not text.isascii() or n_ar == 0 else 0
+    n_lat = len(_LATIN.findall(text))
     if n_ar == 0 and n_lat == 0:
         # Letters from other scripts (Cyrillic, CJK ...) are not a language we handle.
         return "unknown"

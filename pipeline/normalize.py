@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from pipeline import _rules
 from pipeline.emoji import replace_emoji
 from pipeline.finglish import is_finglish_words, latin_words, transliterate
-from pipeline.langid import LANGS, _detect_clean, script_family
+from pipeline.langid import LANGS, _detect_clean, _scores
 from pipeline.pii import MASK_KINDS, _mask_folded, _resolve_kinds, mask_pii
 
 __all__ = [
@@ -48,8 +48,16 @@ __all__ = [
     "normalize_record",
 ]
 
-_COMMON = _rules.COMMON_TABLE
-_LETTERS = {"fa": _rules.FA_TABLE, "ar": _rules.AR_TABLE}
+_COMMON = _rules.as_list_table(_rules.COMMON_TABLE)
+_NEEDS_COMMON = _rules.needs_table(_rules.COMMON_TABLE)
+_LETTERS = {
+    "fa": _rules.as_list_table(_rules.FA_TABLE),
+    "ar": _rules.as_list_table(_rules.AR_TABLE),
+}
+_NEEDS_LETTERS = {
+    "fa": _rules.needs_table(_rules.FA_TABLE),
+    "ar": _rules.needs_table(_rules.AR_TABLE),
+}
 _ZWNJ = "\u200c"
 
 
@@ -60,13 +68,14 @@ def _rx(rules):
 _ZWNJ_CLEANUP = _rx(_rules.ZWNJ_CLEANUP)
 _NONJOIN_ZWNJ = _ZWNJ_CLEANUP[-1][0]
 _AR_SQUEEZE, _LAT_SQUEEZE = (r for r, _ in _rx(_rules.SQUEEZE_RULES))
-_AFFIX = _rx(_rules.FA_AFFIX_RULES)
-_PUNCT = _rx(_rules._PUNCT_SQUEEZE)
+_AFFIX = list(zip(_rules.FA_AFFIX_GATES, _rx(_rules.FA_AFFIX_RULES), strict=True))
+_PUNCT = _rx(_rules.PUNCT_SQUEEZE)
 _CASE = re.compile(_rules.PLACEHOLDER_CASE[0][0])
 _EMO_REPEAT, _EMO_REPEAT_TO = _rx(_rules.EMO_REPEAT)[0]
 _TOKENS = re.compile(r"<[A-Z_]+>|\b(?:EMONEG|EMOPOS|EMONEU)\b")
 _HAS_LATIN = re.compile(r"[a-z]")
-_HAS_PUNCT_RUN = re.compile(r"([!?,;:.-])\s*\1")
+_HAS_PUNCT_RUN = re.compile(r"([!?,;:.-])\1")
+_HAS_EMOJI = re.compile(r"[:;=()\u00a9\u00ae\u203c-\u3299\U0001f000-\U0001faff]")
 _PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
 _LIGHT_TABLE = {
     cp: None
@@ -107,44 +116,57 @@ def _case(m: re.Match[str]) -> str:
 
 
 def _prepare(text: str, kinds: frozenset[str]) -> tuple[str, dict[str, int]]:
-    """Language-neutral part: characters, PII, emoji, ZWNJ, spaces, squeezing."""
-    s = text.lower().translate(_COMMON)
+    """Language-neutral part: characters, PII, emoji, ZWNJ, spaces, Latin squeezing."""
+    s = text.lower()
+    if _NEEDS_COMMON.search(s):
+        s = s.translate(_COMMON)
     if not s.isascii() and not unicodedata.is_normalized("NFKC", s):
-        s = unicodedata.normalize("NFKC", s).lower().translate(_COMMON)
+        s = unicodedata.normalize("NFKC", s).lower()
+        if _NEEDS_COMMON.search(s):
+            s = s.translate(_COMMON)
+    s = " ".join(s.split())
     if kinds:
         s, counts = _mask_folded(s, kinds)
     else:
         counts = {}
     if "<" in s or "emo" in s:
         s = _CASE.sub(_case, s)
-    s = replace_emoji(s)
     if _ZWNJ in s:
         for rx, repl in _ZWNJ_CLEANUP:
             s = rx.sub(repl, s)
-    s = " ".join(s.split())
+    if _HAS_PUNCT_RUN.search(s):
+        for rx, repl in _PUNCT:
+            s = rx.sub(repl, s)
+    if _HAS_EMOJI.search(s):
+        s = replace_emoji(s)
+    if "  " in s or s[:1] == " " or s[-1:] == " ":
+        s = " ".join(s.split())
     if "EMO" in s:
         s = _EMO_REPEAT.sub(_EMO_REPEAT_TO, s)
-    s = _AR_SQUEEZE.sub(r"\1", s)
     if _HAS_LATIN.search(s):
         s = _LAT_SQUEEZE.sub(r"\1\1", s)
     return s, counts
 
 
-def _finish(s: str, family: str) -> str:
-    """Language-specific part: letter folding, squeezing, affixes, punctuation."""
-    t = s.translate(_LETTERS[family])
-    if t != s:
-        t = _AR_SQUEEZE.sub(r"\1", t)
+def _finish(s: str, family: str) -> tuple[str, bool]:
+    """Language-specific part: letter folding, squeezing, Persian affixes.
+
+    Squeezing runs after the letter folding (يیی -> ییی -> ی) in one pass. Returns the text
+    and whether squeezing changed it: it can create function words (خیییلی -> خیلی), i.e.
+    new language evidence, so the caller then re-checks the script family.
+    """
+    if _NEEDS_LETTERS[family].search(s):
+        s = s.translate(_LETTERS[family])
+    t = _AR_SQUEEZE.sub(r"\1", s)
+    squeezed = len(t) != len(s)
+    s = t
     if family == "fa":
-        if " " in t:
-            for rx, repl in _AFFIX:
-                t = rx.sub(repl, t)
-        if _ZWNJ in t:
-            t = _NONJOIN_ZWNJ.sub("", t)
-    if _HAS_PUNCT_RUN.search(t):
-        for rx, repl in _PUNCT:
-            t = rx.sub(repl, t)
-    return t
+        for gates, (rx, repl) in _AFFIX:
+            if any(g in s for g in gates):
+                s = rx.sub(repl, s)
+        if _ZWNJ in s:
+            s = _NONJOIN_ZWNJ.sub("", s)
+    return s, squeezed
 
 
 def _view(s: str) -> str:
@@ -159,25 +181,37 @@ def _run(text: str, lang: str, kinds: frozenset[str], finglish: bool, want_lang:
         raise ValueError(f"lang must be 'auto' or one of {LANGS}, got {lang!r}")
     s, counts = _prepare(text, kinds)
     view = _view(s)
-    detected = lang
-    if lang == "auto" and want_lang:
-        detected = _detect_clean(view)
+    detected = _detect_clean(view) if (lang == "auto" and want_lang) else lang
     latin_script = False
     if finglish and _HAS_LATIN.search(view):
         words = latin_words(view)
         if is_finglish_words(words):
             s = transliterate(s)
+            view = _view(s)
             if detected == "fa" and len(words) * 2 >= len(view.split()):
                 latin_script = True
-    family = lang if lang in ("fa", "ar") else script_family(view if s is view else _view(s))
-    out = _finish(s, family)
-    if lang not in ("fa", "ar"):
-        # The fixed-point guard: folding can move the evidence (ة -> ه, ی -> ي); if the
-        # result reads as the other family, finish it as that family.
-        again = script_family(_view(out))
+    if lang in ("fa", "ar"):
+        out, squeezed = _finish(s, lang)
+        fa = ar_core = 0
+        family = lang
+    else:
+        fa, ar, ar_core = _scores(view)
+        family = "ar" if ar > fa else "fa"
+        out, squeezed = _finish(s, family)
+    # Fixed-point guard. Folding removes evidence (ة -> ه, أ -> ا) and late squeezing can
+    # create function words, so the result could read as the other family; then finish
+    # it as that family. Skipped when it provably cannot happen.
+    if lang not in ("fa", "ar") and (squeezed or (family == "ar" and (fa > 0 or ar_core == 0))):
+        fa2, ar2, _ = _scores(_view(out))
+        again = "ar" if ar2 > fa2 else "fa"
         if again != family:
-            out = _finish(out, again)
-    return out.strip(), detected, latin_script, counts
+            out = _finish(out, again)[0]
+    out = out.strip()
+    if not out.isascii() and not unicodedata.is_normalized("NFKC", out):
+        # Removing a character can leave a composable pair behind (Hangul jamo around a
+        # dropped ZWNJ); one more pass reaches the fixed point.
+        out = _run(out, lang, kinds, finglish, False)[0]
+    return out, detected, latin_script, counts
 
 
 def _kinds(mask: frozenset[str] | None) -> frozenset[str]:

@@ -32,7 +32,7 @@ _Y = "[یيى]"
 _K = "[کك]"
 _H = "[هةۀ]"
 _SP = r"[\s\u200c]*"
-_SEP = r"[ -]?"  # one optional space or dash between digit groups
+_SEP = r"[ .-]?"  # one optional space, dot or dash between digit groups
 _URL_CHARS = r"[!#-;=?-~]"  # printable ASCII except space, '"', '<' and '>'
 _URL_END = r"[a-z0-9/=#&%+~_-]"
 
@@ -59,8 +59,10 @@ _CURRENCY = (
     r"sar|aed|usd|egp|kwd|irr|irt|\$"
 )
 
-#: (kind, pattern, comment). Order matters when two kinds can start at the same place.
-PII_PATTERNS: tuple[tuple[str, str, str], ...] = (
+_ID_ORDER = r"(?:[a-z]{1,4}-?)?\d(?:[ .-]?\d){5,}(?![ .-]?\d)"
+
+#: Patterns that start with letters: (kind, pattern, comment).
+TEXT_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("email", r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}",
      "ali.rezaei+shop@gmail.com"),
     ("url", rf"(?:https?://|www\.){_URL_CHARS}*{_URL_END}",
@@ -69,37 +71,50 @@ PII_PATTERNS: tuple[tuple[str, str, str], ...] = (
              r"|qa|om|bh|shop|store|online|site|xyz|biz|tv|news|link)(?![a-z0-9-])"
              rf"(?:/{_URL_CHARS}*{_URL_END}|/)?"),
      "bare domains: digikala.com, snappfood.ir/order/123"),
+)
+#: A number right after a keyword: (kind, keyword pattern, number pattern, comment).
+KEYWORD_PATTERNS: tuple[tuple[str, str, str, str], ...] = (
+    ("national_id", _NID_KW, r"\d{3}-?\d{6}-?\d(?![ .-]?\d)",
+     "10 digits after کد ملی / رقم الهوية / national id, checksum not required"),
+    ("iban", _IBAN_KW, r"\d(?:[ .-]?\d){15,29}(?![ .-]?\d)",
+     "Sheba written without IR after the word شبا/iban"),
+    ("order_id", _ORDER_KW, _ID_ORDER,
+     "order / tracking ids: ≥6 digits after سفارش، کد پیگیری، رهگیری، رقم الطلب، الشحنة، order …"),
+)
+#: Patterns found around runs of digits: (kind, pattern, comment). Earlier rows win when
+#: two start at the same place.
+DIGIT_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("iban", rf"(?<![a-z0-9])(?:ir|sa|ae|kw|qa|bh|om|jo|eg|tr|gb|de){_SEP}\d\d(?:{_SEP}\d){{11,30}}(?!\d)",
      "IBAN / Sheba with country code: IR06 0120 0200 0000 0123 4567 89, SA03 8000 …"),
-    ("iban", rf"(?P<iban_kw>(?:{_IBAN_KW})[^\d\n]{{0,15}}?)\d(?:{_SEP}\d){{15,29}}(?!\d)",
-     "Sheba written without IR after the word شبا/iban"),
-    ("card", rf"(?<!\d)\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("card", rf"(?<!\d)\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "16-digit card numbers, plain or in groups of four (no Luhn check: masking more is safer)"),
-    ("national_id", rf"(?P<nid_kw>(?:{_NID_KW})[^\d\n]{{0,15}}?)\d{{3}}-?\d{{6}}-?\d(?![ -]?\d)",
-     "10 digits after کد ملی / رقم الهوية / national id, checksum not required"),
-    ("order_id", rf"(?P<order_kw>(?:{_ORDER_KW})[^\d\n]{{0,20}}?)(?:[a-z]{{1,4}}-?)?\d{{6,}}(?:-\d+)*",
-     "order / tracking ids: ≥6 digits after سفارش، کد پیگیری، رهگیری، رقم الطلب، الشحنة، order …"),
-    ("phone", rf"(?<![\d+])(?:\+|00)98{_SEP}\(?0?9\d\d\)?{_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])(?:\+|00)98{_SEP}\(?0?9\d\d\)?{_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}(?![ .-]?\d)",
      "Iranian mobile, international: +98 912 345 6789, 0098-912…"),
-    ("phone", rf"(?<!\d)0?9\d\d{_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}(?![ -]?\d)",
+    ("phone", rf"(?<!\d)0?9\d\d{_SEP}\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{2}}(?![ .-]?\d)",
      "Iranian mobile: 09123456789, 0912 345 67 89, 912-345-6789"),
-    ("phone", rf"(?<![\d+])(?:(?:\+|00)98{_SEP}|0)\(?[1-8]\d\)?{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])\(?(?:(?:\+|00)98{_SEP}|0)\(?[1-8]\d\)?{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "Iranian landline: 021-88888888, (021) 8888 8888, +98 21 8888 8888"),
-    ("phone", rf"(?<![\d+])(?:\+|00)(?:966|971){_SEP}\(?0?5\d\)?{_SEP}\d{{3}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])(?:\+|00)(?:966|971){_SEP}\(?0?5\d\)?{_SEP}\d{{3}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "Saudi / UAE mobile, international: +966 50 123 4567, 00971-55-…"),
-    ("phone", rf"(?<!\d)05\d{_SEP}\d{{3}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("phone", rf"(?<!\d)05\d{_SEP}\d{{3}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "Saudi / UAE mobile, national: 050 123 4567, 0551234567"),
-    ("phone", rf"(?<![\d+])(?:\+|00)965{_SEP}[569]\d{{3}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])(?:\+|00)965{_SEP}[569]\d{{3}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "Kuwait: +965 5123 4567"),
-    ("phone", rf"(?<![\d+])(?:(?:\+|00)20{_SEP}|0)1[0125]{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])(?:(?:\+|00)20{_SEP}|0)1[0125]{_SEP}\d{{4}}{_SEP}\d{{4}}(?![ .-]?\d)",
      "Egypt mobile: +20 10 1234 5678, 01012345678"),
-    ("phone", rf"(?<![\d+])\+[1-9]\d{{0,2}}(?:{_SEP}\(?\d{{1,4}}\)?){{2,5}}(?![ -]?\d)",
+    ("phone", rf"(?<![\d+])\+[1-9]\d{{0,2}}(?:{_SEP}\(?\d{{1,4}}\)?){{2,5}}(?![ .-]?\d)",
      "any other +country number written with a plus sign"),
     ("national_id", r"(?<!\d)(?P<nid_bare>\d{10})(?!\d)",
      "bare 10 digits that pass the Iranian national-id checksum (others fall to <NUMBER>)"),
-    ("number", (rf"(?<![\d<])(?!\d{{4}}-\d{{1,2}}-\d{{1,2}}(?!\d))\d(?:{_SEP}\d){{6,}}(?![ -]?\d)"
+    ("number", (rf"(?<![\d<])(?!\d{{4}}(?P<dsep>[-.])\d{{1,2}}(?P=dsep)\d{{1,2}}(?!\d))\d(?:{_SEP}\d){{6,}}(?![ .-]?\d)"
                 rf"(?!\s*(?:{_CURRENCY}))"),
      "safety net: any other run of ≥7 digits (not a price followed by a currency, not a date)"),
+)
+#: Every row, for documentation and tests: (kind, pattern, comment).
+PII_PATTERNS = (
+    *TEXT_PATTERNS,
+    *((k, f"(?:{kw})[^\\d]{{0,20}}{num}", c) for k, kw, num, c in KEYWORD_PATTERNS),
+    *DIGIT_PATTERNS,
 )
 
 
@@ -120,21 +135,41 @@ def is_valid_iran_national_id(digits: str) -> bool:
     return check == s if s < 2 else check == 11 - s
 
 
-@lru_cache(maxsize=64)
-def _compiled(kinds: frozenset[str]) -> re.Pattern[str] | None:
-    parts = []
-    for i, (kind, pattern, _comment) in enumerate(PII_PATTERNS):
+def _alternation(rows, kinds: frozenset[str], prefix: str) -> tuple[re.Pattern[str] | None, dict]:
+    parts, names = [], {}
+    for i, (kind, pattern, _comment) in enumerate(rows):
         if kind in kinds or (kind == "national_id" and "number" in kinds and "nid_bare" in pattern):
-            parts.append(f"(?P<k{i}>{pattern})")
+            parts.append(f"(?P<{prefix}{i}>{pattern})")
+            names[f"{prefix}{i}"] = kind
     if not parts:
-        return None
-    return re.compile("|".join(parts), re.IGNORECASE)
+        return None, names
+    return re.compile("|".join(parts), re.IGNORECASE), names
 
 
-_GROUP_KIND = {f"k{i}": kind for i, (kind, _p, _c) in enumerate(PII_PATTERNS)}
-_KW_GROUPS = ("order_kw", "nid_kw", "iban_kw")
-#: Cheap pre-filter: without one of these, no pattern can match.
-_TRIGGER = re.compile(r"\d{6}|\d[ -]\d|@|www\.|://|\.[a-z]{2}", re.IGNORECASE)
+@lru_cache(maxsize=64)
+def _compiled(kinds: frozenset[str]):
+    """The three matchers for a set of kinds, compiled once per set."""
+    text_rx, text_names = _alternation(TEXT_PATTERNS, kinds, "t")
+    digit_rx, digit_names = _alternation(DIGIT_PATTERNS, kinds, "d")
+    kw_rows = [(k, kw, num) for k, kw, num, _c in KEYWORD_PATTERNS if k in kinds]
+    kw_rx = None
+    if kw_rows:
+        kw_rx = re.compile(
+            "|".join(f"(?P<w{i}>(?:{kw})[^\\d\\n]{{0,20}}?)$" for i, (_k, kw, _n) in enumerate(kw_rows)),
+            re.IGNORECASE,
+        )
+    kw_num = {f"w{i}": (k, re.compile(num, re.IGNORECASE)) for i, (k, _kw, num) in enumerate(kw_rows)}
+    return text_rx, text_names, digit_rx, digit_names, kw_rx, kw_num
+
+
+#: A run of digits with single separators; PII needs at least 6 digits in one.
+_CANDIDATE = re.compile(r"\d(?:[ ().\-]{0,2}\d)*")
+_HAS_DIGIT = re.compile(r"\d")
+_LETTER_PREFIX = re.compile(r"(?<![a-z])[a-z]{1,4}-?$", re.IGNORECASE)
+_DOMAIN_GATE = re.compile(r"[a-z0-9]\.[a-z]|@", re.IGNORECASE)
+_NOT_DIGIT = str.maketrans("", "", " ().-")
+_TEXT_KINDS = frozenset(("email", "url"))
+_DIGIT_KINDS = frozenset(MASK_KINDS) - _TEXT_KINDS
 
 
 def _resolve_kinds(kinds: frozenset[str] | None) -> frozenset[str]:
@@ -146,40 +181,78 @@ def _resolve_kinds(kinds: frozenset[str] | None) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _find(folded: str, kinds: frozenset[str]) -> list[tuple[int, int, str]]:
+    """Spans ``(start, end, kind)`` of PII in ``folded`` (ASCII digits), left to right."""
+    text_rx, text_names, digit_rx, digit_names, kw_rx, kw_num = _compiled(kinds)
+    spans: list[tuple[int, int, str]] = []
+    if text_rx is not None and ("." in folded or "@" in folded) and _DOMAIN_GATE.search(folded):
+        spans.extend((m.start(), m.end(), text_names[m.lastgroup]) for m in text_rx.finditer(folded))
+    if (digit_rx is None and kw_rx is None) or not _HAS_DIGIT.search(folded):
+        return spans
+    taken = list(spans)
+    last = 0
+    for cand in _CANDIDATE.finditer(folded):
+        cs, ce = cand.span()
+        if cs < last or any(s <= cs < e for s, e, _k in taken):
+            continue
+        if len(cand.group().translate(_NOT_DIGIT)) < 6:
+            continue
+        if kw_rx is not None:
+            km = kw_rx.search(folded, max(0, cs - 45), cs)
+            if km is not None:
+                kind, num_rx = kw_num[km.lastgroup]
+                begin = km.end()
+                if kind == "order_id":  # an id may start with letters: ABC-1234567
+                    pm = _LETTER_PREFIX.search(folded, km.start(), cs)
+                    if pm is not None:
+                        begin = pm.start()
+                nm = num_rx.match(folded, begin)
+                if nm is not None:
+                    spans.append((nm.start(), nm.end(), kind))
+                    last = nm.end()
+                    if last >= ce:
+                        continue
+        if digit_rx is None:
+            continue
+        for m in digit_rx.finditer(folded, max(last, cs - 4), ce + 40):
+            if m.start() >= ce:
+                break
+            kind = digit_names[m.lastgroup]
+            nid = m.group("nid_bare") if "nid_bare" in digit_rx.groupindex else None
+            if nid is not None:
+                if "national_id" in kinds and is_valid_iran_national_id(nid):
+                    kind = "national_id"
+                elif "number" in kinds:
+                    kind = "number"
+                else:
+                    continue
+            spans.append((m.start(), m.end(), kind))
+            last = m.end()
+        last = max(last, ce)
+    spans.sort()
+    return spans
+
+
 def _mask_folded(folded: str, kinds: frozenset[str], original: str | None = None):
     """Mask PII in ``folded`` (ASCII digits); rebuild from ``original`` when given."""
-    counts = dict.fromkeys(k for k in MASK_KINDS if k in kinds)
-    counts = {k: 0 for k in counts}
-    rx = _compiled(kinds)
-    if rx is None or not _TRIGGER.search(folded):
-        return (original if original is not None else folded), counts
+    counts = {k: 0 for k in MASK_KINDS if k in kinds}
     src = original if original is not None else folded
+    if not kinds:
+        return src, counts
+    spans = _find(folded, kinds)
+    if not spans:
+        return src, counts
     out: list[str] = []
     pos = 0
-    for m in rx.finditer(folded):
-        group = m.lastgroup
-        kind = _GROUP_KIND[group]
-        start, end = m.span()
-        if m.group("nid_bare") is not None:
-            if "national_id" in kinds and is_valid_iran_national_id(m.group("nid_bare")):
-                kind = "national_id"
-            elif "number" in kinds:
-                kind = "number"
-            else:
-                continue
-        kw_end = start
-        for kw in _KW_GROUPS:
-            if m.group(kw) is not None:
-                kw_end = m.end(kw)
-                break
-        out.append(src[pos:kw_end])
-        left = " " if kw_end > 0 and not src[kw_end - 1].isspace() else ""
+    for start, end, kind in spans:
+        if start < pos:  # overlaps an earlier match
+            continue
+        out.append(src[pos:start])
+        left = " " if start > 0 and not src[start - 1].isspace() else ""
         right = " " if end < len(src) and not src[end].isspace() else ""
         out.append(f"{left}{PLACEHOLDERS[kind]}{right}")
         counts[kind] += 1
         pos = end
-    if not out:
-        return src, counts
     out.append(src[pos:])
     return "".join(out), counts
 

@@ -50,8 +50,11 @@ def _read_list(name: str) -> frozenset[str]:
 
 #: Words in hazm's (news-oriented) stopword list that carry the topic of a complaint.
 _HAZM_KEEP = frozenset(
-    "رسید رسیدن کم کمی زیاد زیادی کامل کافی بزرگ کوچک جدید مناسب اجرا تغییر پخش گرفت"
-    " خطر پیدا قابل عالی خوب خوبی بهتر بهترین".split()
+    {
+        "رسید", "رسیدن", "کم", "کمی", "زیاد", "زیادی", "کامل", "کافی", "بزرگ", "کوچک",
+        "جدید", "مناسب", "اجرا", "تغییر", "پخش", "گرفت", "خطر", "پیدا", "قابل", "عالی",
+        "خوب", "خوبی", "بهتر", "بهترین", "بندی", "سازی", "ارسال",
+    }
 )
 
 
@@ -112,7 +115,12 @@ def _lemma(word: str) -> str:
         return _arabic_stem(word)
     lemma = _lemmatizer().lemmatize(word)
     if "#" in lemma:  # verbs come back as "past#present": keep the past stem (رسید)
-        lemma = lemma.split("#", 1)[0] or lemma.split("#", 1)[1]
+        past, _present = lemma.split("#", 1)
+        # hazm also reads some nouns as verbs (بندی -> بست): accept the verb reading only
+        # when the past stem is visible in the word or the word has a verbal prefix.
+        if past and (past in word or word.startswith(("می", "نمی"))):
+            return past
+        return word
     return lemma or word
 
 
