@@ -83,6 +83,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNDECODABLE = re.compile(r"[\udc80-\udcff\ufffd]")
 _SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff\ufffd]")
 _SAMPLE_BYTES = 1 << 20
+_FIELD_LIMIT = 1 << 28
 
 
 class InputError(ValueError):
@@ -410,9 +411,9 @@ def _csv_batches(path: Path, fmt: str, cfg: IngestConfig, info: SourceInfo) -> I
     """
     delimiter = "\t" if fmt == "tsv" else ","
     feed = _LineFeed(_text_lines(path, cfg, info))
-    limit = max(cfg.max_text_chars * 4, 1 << 20)
-    if csv.field_size_limit() < limit:
-        csv.field_size_limit(limit)
+    # The physical line is in memory already; an over-long field is quarantined by size below.
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)
 
     header_item = feed.next()
     while header_item is not None and not header_item[1].strip():
@@ -513,8 +514,12 @@ def _csv_batches(path: Path, fmt: str, cfg: IngestConfig, info: SourceInfo) -> I
             first_line, first_text, first_bad = consumed[0]
             feed.push_back(consumed[1:])
             message = str(exc)
-            if "unexpected end of data" in message:
+            if "field larger than field limit" in message:
+                reason = f"text_too_long (a field over {_FIELD_LIMIT} chars)"
+            elif "unexpected end of data" in message:
                 reason = "unbalanced_quote (a quoted field is never closed)"
+            elif len(consumed) > 1:
+                reason = f"unbalanced_quote (a quoted field runs into the next line: {message})"
             else:
                 reason = f"malformed_row ({message})"
             if first_bad:
@@ -654,6 +659,15 @@ def _xlsx_frames(path: Path, cfg: IngestConfig, info: SourceInfo) -> Iterator[pd
         wb.close()
 
 
+def _check_params(names: set[str], params: dict) -> None:
+    unknown = sorted(names - set(params))
+    if unknown:
+        raise InputError(
+            f"the SQL query uses unknown parameter(s) {', '.join(':' + n for n in unknown)}; "
+            f"available: {', '.join(':' + n for n in sorted(params))}"
+        )
+
+
 def _sql_frames(url: str, cfg: IngestConfig, info: SourceInfo, params: dict) -> Iterator[pd.DataFrame]:
     import sqlalchemy as sa
 
@@ -665,12 +679,7 @@ def _sql_frames(url: str, cfg: IngestConfig, info: SourceInfo, params: dict) -> 
     if cfg.sql_query:
         query = sa.text(cfg.sql_query)
         names = set(re.findall(r"(?<!:):([A-Za-z_]\w*)", cfg.sql_query))
-        unknown = sorted(names - set(params))
-        if unknown:
-            raise InputError(
-                f"the SQL query uses unknown parameter(s) {', '.join(':' + n for n in unknown)}; "
-                f"available: {', '.join(':' + n for n in sorted(params))}"
-            )
+        _check_params(names, params)
         bind = {k: v for k, v in params.items() if k in names}
     else:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", cfg.sql_table or ""):
@@ -722,6 +731,7 @@ def source_fingerprint(source: str, cfg: IngestConfig) -> str:
         inner = cfg.sql_query.strip().rstrip(";")
         names = set(re.findall(r"(?<!:):([A-Za-z_]\w*)", inner))
         wide = {"watermark": date(1900, 1, 1), "since": date(1900, 1, 1), "until": date(9999, 12, 31)}
+        _check_params(names, wide)
         bind = {k: v for k, v in wide.items() if k in names}
     else:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", cfg.sql_table or ""):
@@ -914,7 +924,9 @@ def _validate(batch: _Batch, cfg: IngestConfig, seen_ids: set[int], dates: _Date
     quarantine = pd.DataFrame(bad, columns=QUARANTINE_COLUMNS)
     if len(batch.bad) and len(quarantine):
         quarantine = quarantine.sort_values("row_number", kind="stable").reset_index(drop=True)
-    quarantine["line_number"] = quarantine["line_number"].astype("Int64")
+    quarantine = quarantine.astype(
+        {"row_number": "int64", "line_number": "Int64", "record_id": object, "reason": object, "text_preview": object}
+    )
     return IngestChunk(records=records, quarantine=quarantine)
 
 
