@@ -623,12 +623,13 @@ def _resolve(acc: _Accumulator, state: RegistryState, config: ClusterConfig, run
                 terms, wts = sigs[i]
                 if not state.has_history:
                     emerging, reason = False, "first clustered run (baseline)"
-                elif match.best_any[i] >= config.match_threshold:
+                elif match.best_any[i] >= config.novelty_threshold:
                     near = int(reg.at[int(match.best_any_row[i]), "cluster_id"])
                     emerging = False
-                    reason = f"split of #{near} (similarity {match.best_any[i]:.2f})"
-                    if near not in claimed:
-                        reason = f"near #{near} (similarity {match.best_any[i]:.2f})"
+                    kind = "split of" if match.best_any[i] >= config.match_threshold else "re-cut near"
+                    if kind == "split of" and near not in claimed:
+                        kind = "near"
+                    reason = f"{kind} #{near} (similarity {match.best_any[i]:.2f})"
                 else:
                     emerging = size >= config.emerging_min_size
                     reason = f"new ({size / n_total:.1%} of complaints)"

@@ -101,6 +101,8 @@ class ClusterConfig:
     emerging_z: float = 3.0
     emerging_ratio: float = 1.5
     emerging_min_size: int = 5
+    #: A new cluster is flagged only if no stored cluster reaches this similarity (else a re-cut).
+    novelty_threshold: float = 0.3
     n_keywords: int = 8
     n_examples: int = 5
     seed: int = 0
