@@ -491,7 +491,7 @@ def build_report(
     for key in top:
         sub = all_rows[all_rows["key"] == key].sort_values("period_start")
         series.append((names.get(key, key), sub["share"].tolist()))
-    x_labels = [localize_digits(p.start.strftime("%m-%d"), lang) for p in periods]
+    x_labels = [localize_digits(p.start.strftime("%m/%d"), lang) for p in periods]
     data.charts["trend"] = Markup(
         charts.line_chart(
             x_labels,
@@ -543,8 +543,11 @@ def build_report(
 # -- helpers -----------------------------------------------------------------------------------
 def _day(day, lang: str) -> str:
     """A date in the report's digits, isolated left-to-right (Arabic-script digits after Arabic
-    letters would otherwise be reordered by the bidi algorithm: 2026-11-01 shown as 01-11-2026)."""
-    return isolate(localize_digits(str(day), lang), ltr=True)
+    letters would otherwise be reordered by the bidi algorithm: 2026-11-01 shown as 01-11-2026).
+
+    Slashes, not hyphens: Arabic-Indic digits are "Arabic numbers" to the bidi algorithm, and only
+    a common separator such as ``/`` keeps them in one run even inside an LTR isolate."""
+    return isolate(localize_digits(str(day).replace("-", "/"), lang), ltr=True)
 
 
 def _nan(value) -> bool:

@@ -37,6 +37,28 @@ FLAGS = [
 ]
 
 
+#: Dates (YYYY/MM/DD or YYYY-MM-DD in Persian or Arabic digits) whose year is drawn right of their day.
+DATES_REVERSED = """
+(() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const re = /[۰-۹٠-٩]{4}[-/][۰-۹٠-٩]{2}[-/][۰-۹٠-٩]{2}/g;
+    let m;
+    while ((m = re.exec(node.textContent))) {
+      const year = document.createRange(), day = document.createRange();
+      year.setStart(node, m.index); year.setEnd(node, m.index + 4);
+      day.setStart(node, m.index + 8); day.setEnd(node, m.index + 10);
+      const y = year.getBoundingClientRect(), d = day.getBoundingClientRect();
+      if (y.width && d.width && y.top === d.top && y.left > d.left) out.push(m[0]);
+    }
+  }
+  return out;
+})()
+"""
+
+
 class Browser:
     """One headless Chromium with one page, driven by CDP commands over a websocket."""
 
@@ -191,6 +213,8 @@ def test_report_renders_rtl_without_errors_and_injection_stays_text(
     assert browser.evaluate(
         "getComputedStyle(document.querySelector('th:not(.num)')).textAlign"
     ) in ("right", "start")
+    # dates in Persian/Arabic digits inside RTL prose read left to right (year first)
+    assert browser.evaluate(DATES_REVERSED) == []
     shot = tmp_path / f"report-{lang}.png"
     browser.screenshot(shot)
     assert shot.stat().st_size > 10_000
