@@ -215,7 +215,7 @@ def run_pipeline(
             }
             run_id = make_run_id(night, identity)
             done = store.get_run(run_id)
-            if done is not None:
+            if done is not None and done["status"] == "complete":
                 return _already_complete(run_id, done, out_root)
             ctx = _Context(
                 source=source,
@@ -265,7 +265,8 @@ def recover(out_root: Path, store) -> list[str]:
     for staging in sorted(Path(out_root).glob(STAGING_PREFIX + "*")):
         run_id = staging.name[len(STAGING_PREFIX) :]
         staged, final = staging / "run", Path(out_root) / run_id
-        committed = store.get_run(run_id) is not None
+        done = store.get_run(run_id)
+        committed = done is not None and done["status"] == "complete"
         if committed and staged.is_dir() and not final.exists():
             os.replace(staged, final)
             _fsync_dir(Path(out_root))
@@ -426,10 +427,34 @@ def _execute(ctx: _Context) -> RunResult:
             ctx.run_id, rec["read"], rec["processed"], rec["quarantined"], rec["already_seen"], rec["out_of_window"],
         )
         return RunResult(ctx.run_id, final, summary, exit_code)
+    except BaseException as exc:
+        if not committed:
+            _record_failure(ctx, exc)
+        raise
     finally:
         if not committed:
             # Roll back: nothing of this run reached the store, so none of its files may stay.
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _record_failure(ctx: _Context, exc: BaseException) -> None:
+    """Note a failed run in the history (best effort: the store itself may be what failed)."""
+    import duckdb
+
+    code = EXIT_BAD_INPUT if isinstance(exc, InputError) else EXIT_FAILED
+    row = {
+        "run_id": ctx.run_id,
+        "started_at": ctx.started,
+        "source": ctx.safe_source,
+        "model_version": ctx.version,
+        "engine": ctx.config.run.engine,
+        "night": ctx.night,
+        "fingerprint": ctx.fingerprint,
+    }
+    try:
+        ctx.store.record_failure(row, f"{exc.__class__.__name__}: {exc}"[:2000], code)
+    except duckdb.Error as store_exc:
+        log.warning("could not record the failed run in the history: %s", store_exc)
 
 
 def _sql_params(ctx: _Context, watermark_before: date | None) -> dict:

@@ -8,7 +8,9 @@ uncommitted transaction).
 Tables
 ------
 ``runs``           one row per committed run (status ``complete``): counts, model version,
-                   night, input fingerprint, watermark and the run's summary as JSON.
+                   night, input fingerprint, watermark, exit code and the run's summary as
+                   JSON; and one row per run that failed before committing (status
+                   ``failed``, with the error), replaced when that run later succeeds.
 ``records``        one row per record key (an id, or a content hash when there is none); a
                    record belongs to the run that first stored it (or re-stored it with
                    ``--full-refresh``).
@@ -229,7 +231,7 @@ class HistoryStore:
         ).df()
 
     def get_run(self, run_id: str) -> dict | None:
-        """The committed run ``run_id`` as a dict (``summary`` parsed), or ``None``."""
+        """The recorded run ``run_id`` as a dict (``summary`` parsed), or ``None``."""
         cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
         rows = cur.fetchall()
         if not rows:
@@ -335,6 +337,30 @@ class HistoryStore:
             if before_commit is not None:
                 before_commit(con)
         return changed
+
+    def record_failure(self, run: dict, error: str, exit_code: int) -> None:
+        """Record a run that failed before committing (status ``failed``, no records).
+
+        A later successful run of the same run id replaces this row.
+        """
+        self.con.execute(
+            "INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, status, source, "
+            "model_version, engine, n_read, n_processed, n_quarantined, n_new, n_already_seen, "
+            "watermark, summary_json, night, fingerprint, exit_code) "
+            "VALUES (?, ?, ?, 'failed', ?, ?, ?, 0, 0, 0, 0, 0, NULL, ?, ?, ?, ?)",
+            [
+                run["run_id"],
+                run["started_at"],
+                datetime.now(UTC).replace(tzinfo=None),
+                run.get("source"),
+                run.get("model_version"),
+                run.get("engine"),
+                json.dumps({"error": error}, ensure_ascii=False),
+                run.get("night"),
+                run.get("fingerprint"),
+                exit_code,
+            ],
+        )
 
     def apply_retention(self, days: int, today: date | None = None) -> int:
         """Drop per-record rows created more than ``days`` days before ``today``; 0 keeps all."""

@@ -47,7 +47,8 @@ def store_counts(config) -> dict:
             return int(hs.query(sql).iloc[0, 0])
 
         return {
-            "runs": q("SELECT count(*) FROM runs"),
+            "runs": q("SELECT count(*) FROM runs WHERE status = 'complete'"),
+            "failed": q("SELECT count(*) FROM runs WHERE status = 'failed'"),
             "records": q("SELECT count(*) FROM records"),
             "volume": q("SELECT coalesce(sum(n_records), 0) FROM volume_daily"),
             "complaints": q("SELECT coalesce(sum(n_complaints), 0) FROM volume_daily"),
@@ -154,9 +155,16 @@ def test_a_run_that_does_not_balance_commits_nothing(tmp_path, config, monkeypat
     feed = write_csv(tmp_path / "feed.csv", feedback_rows(10))
     with pytest.raises(RunFailed, match="do not balance"):
         night(config, feed, "2026-08-01")
-    assert store_counts(config)["runs"] == 0
+    assert store_counts(config)["runs"] == 0 and store_counts(config)["failed"] == 1
     out = config.run.store.parent
     assert sorted(p.name for p in out.iterdir()) == ["history.duckdb"]  # no staging, no lock
+    with HistoryStore(config.run.store, read_only=True) as hs:
+        assert hs.runs()["status"].tolist() == ["failed"]
+        assert "do not balance" in hs.query("SELECT summary_json FROM runs").iloc[0, 0]
+    # The same night succeeds once the cause is gone, replacing the failure.
+    monkeypatch.setattr(run_module, "_select_new", original)
+    assert night(config, feed, "2026-08-01").status == "complete"
+    assert store_counts(config)["failed"] == 0 and store_counts(config)["runs"] == 1
 
 
 def test_input_failing_mid_stream_commits_nothing(tmp_path, config):
@@ -166,5 +174,5 @@ def test_input_failing_mid_stream_commits_nothing(tmp_path, config):
     cfg = replace(config, ingest=replace(config.ingest, chunk_size=500))
     with pytest.raises(InputError, match="truncated"):
         night(cfg, feed, "2026-08-01")
-    assert store_counts(cfg)["runs"] == 0
+    assert store_counts(cfg)["runs"] == 0 and store_counts(cfg)["failed"] == 1
     assert [p.name for p in config.run.store.parent.iterdir()] == ["history.duckdb"]
