@@ -197,10 +197,13 @@ FA_AFFIX_RULES = (
 )
 ZWNJ_CLEANUP = (
     (r"\u200c{2,}", ZWNJ, "runs of ZWNJ -> one"),
-    (r"(?<![" + _L + r"])\u200c|\u200c(?![" + _L + r"])", "",
-     "stray ZWNJ at word edges or next to anything but an Arabic-script letter (the space stays)"),
-    (r"(?<=[" + NON_JOINING + r"])\u200c", "",
-     "[not hazm] never a ZWNJ after a non-joining letter (کار‌ها -> کارها)"),
+    (r"(?<![" + _L + r"])\u200c|\u200c(?![" + _L + r"])|(?<=[" + NON_JOINING + r"])\u200c", "",
+     ("stray ZWNJ at word edges or next to anything but an Arabic-script letter (the space "
+      "stays); [not hazm] never a ZWNJ after a non-joining letter (کار‌ها -> کارها)")),
+)
+#: The non-joining part of the clean-up alone, for ZWNJs the affix rules insert.
+NONJOIN_ZWNJ = (
+    (r"(?<=[" + NON_JOINING + r"])\u200c", "", "no ZWNJ after a non-joining letter"),
 )
 
 

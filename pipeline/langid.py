@@ -48,7 +48,10 @@ _AR_FUNCTION = (
 #: Words both languages use often («به»، «ما»، «من»، «او»، «بعد» …) count for neither.
 _SHARED = "به ما من او أو بعد قبل هم كل یا يا"
 #: Persian words that start with «ال» and must not count as the Arabic article.
-_FA_AL_WORDS = "الان الآن البته الکی الکترونیکی الکترونیک الگو الویت الهی الماس الو الف الی"
+_FA_AL_WORDS = (
+    "الان الآن البته الکی الکترونیکی الکترونیک الگو الویت الهی الماس الو الف الی الا الکل الکلی"
+    " بالا بالای بالاخره بالاتر بالایی بالش فالو فالوور لله"
+)
 
 _WEIGHTS = {
     "fa_letter": 1.0,  # ی ک (Persian code points)
@@ -105,8 +108,9 @@ _LATIN = re.compile(r"[a-zA-Z]")
 _TOKENS = re.compile(r"<[A-Z_]+>|\b(?:EMONEG|EMOPOS|EMONEU)\b", re.IGNORECASE)
 _FA_ONLY = "پچژگ"
 _AR_ONLY = "ةأإؤٱ"
-#: The article with the clitics that attach to it: ال، وال، بال، فال، كال/کال، لل.
-_AL_PREFIXES = ("ال", "وال", "بال", "فال", "كال", "کال", "لل", "ٱل")
+#: The article at the start of a word, alone or after و/ب/ف, and لل (counted with
+#: ``str.count`` on the text with a leading space).
+_AL_PREFIXES = (" ال", " وال", " بال", " فال", " لل", " ٱل")
 
 
 def _scores(text: str) -> tuple[float, float, float]:
@@ -126,7 +130,8 @@ def _scores(text: str) -> tuple[float, float, float]:
     fa += w["fa_word"] * sum(map(_FA_SPELLINGS.__contains__, toks))
     ar += w["ar_word"] * sum(map(_AR_SPELLINGS.__contains__, toks))
     if "ال" in text or "لل" in text:
-        al = sum(1 for t in toks if len(t) > 3 and t.startswith(_AL_PREFIXES))
+        padded = " " + text
+        al = sum(padded.count(p) for p in _AL_PREFIXES)
         ar += w["al"] * (al - sum(map(_AL_EXCEPT_SPELLINGS.__contains__, toks)))
     return fa, ar + special, ar
 

@@ -66,7 +66,7 @@ def _rx(rules):
 
 
 _ZWNJ_CLEANUP = _rx(_rules.ZWNJ_CLEANUP)
-_NONJOIN_ZWNJ = _ZWNJ_CLEANUP[-1][0]
+_NONJOIN_ZWNJ = _rx(_rules.NONJOIN_ZWNJ)[0][0]
 _AR_SQUEEZE, _LAT_SQUEEZE = (r for r, _ in _rx(_rules.SQUEEZE_RULES))
 _AFFIX = list(zip(_rules.FA_AFFIX_GATES, _rx(_rules.FA_AFFIX_RULES), strict=True))
 _PUNCT = _rx(_rules.PUNCT_SQUEEZE)
@@ -74,6 +74,7 @@ _CASE = re.compile(_rules.PLACEHOLDER_CASE[0][0])
 _EMO_REPEAT, _EMO_REPEAT_TO = _rx(_rules.EMO_REPEAT)[0]
 _TOKENS = re.compile(r"<[A-Z_]+>|\b(?:EMONEG|EMOPOS|EMONEU)\b")
 _HAS_LATIN = re.compile(r"[a-z]")
+_HAS_DIGIT = re.compile(r"[0-9]")
 _HAS_PUNCT_RUN = re.compile(r"([!?,;:.-])\1")
 _HAS_EMOJI = re.compile(r"[:;=()\u00a9\u00ae\u203c-\u3299\U0001f000-\U0001faff]")
 _PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
@@ -132,8 +133,10 @@ def _prepare(text: str, kinds: frozenset[str]) -> tuple[str, dict[str, int]]:
     if "<" in s or "emo" in s:
         s = _CASE.sub(_case, s)
     if _ZWNJ in s:
-        for rx, repl in _ZWNJ_CLEANUP:
-            s = rx.sub(repl, s)
+        (runs, one), (stray, nothing) = _ZWNJ_CLEANUP
+        if _ZWNJ + _ZWNJ in s:
+            s = runs.sub(one, s)
+        s = stray.sub(nothing, s)
     if _HAS_PUNCT_RUN.search(s):
         for rx, repl in _PUNCT:
             s = rx.sub(repl, s)
@@ -152,8 +155,9 @@ def _finish(s: str, family: str) -> tuple[str, bool]:
     """Language-specific part: letter folding, squeezing, Persian affixes.
 
     Squeezing runs after the letter folding (يیی -> ییی -> ی) in one pass. Returns the text
-    and whether squeezing changed it: it can create function words (خیییلی -> خیلی), i.e.
-    new language evidence, so the caller then re-checks the script family.
+    and whether squeezing or a join after a non-joining letter changed it: both change the
+    words (خیییلی -> خیلی, بد ها -> بدها), i.e. the language evidence, so the caller then
+    re-checks the script family.
     """
     if _NEEDS_LETTERS[family].search(s):
         s = s.translate(_LETTERS[family])
@@ -165,7 +169,9 @@ def _finish(s: str, family: str) -> tuple[str, bool]:
             if any(g in s for g in gates):
                 s = rx.sub(repl, s)
         if _ZWNJ in s:
-            s = _NONJOIN_ZWNJ.sub("", s)
+            t = _NONJOIN_ZWNJ.sub("", s)
+            squeezed = squeezed or len(t) != len(s)  # کار ها -> کارها merges two tokens
+            s = t
     return s, squeezed
 
 
@@ -186,7 +192,13 @@ def _run(text: str, lang: str, kinds: frozenset[str], finglish: bool, want_lang:
     if finglish and _HAS_LATIN.search(view):
         words = latin_words(view)
         if is_finglish_words(words):
-            s = transliterate(s)
+            t = transliterate(s)
+            if t != s and kinds and _HAS_DIGIT.search(t):
+                # Persian words can give digits a new context (sefaresh 123456 -> سفارش
+                # 123456 is an order id): mask again so the output is a fixed point.
+                t, more = _mask_folded(t, kinds)
+                counts = {k: counts[k] + more[k] for k in counts}
+            s = t
             view = _view(s)
             if detected == "fa" and len(words) * 2 >= len(view.split()):
                 latin_script = True

@@ -55,8 +55,8 @@ _NID_KW = "|".join(
 )
 _IBAN_KW = "|".join((r"شبا", rf"ش{_Y}با", "sheba", "shaba", "iban", rf"[اآ]{_Y}بان", rf"ال[اآأ]{_Y}بان"))
 _CURRENCY = (
-    r"تومان|تومن|ت\b|ریال|ريال|رِیال|درهم|دينار|دینار|جنيه|جنیه|دلار|یورو|toman|rial|riyal|"
-    r"sar|aed|usd|egp|kwd|irr|irt|\$"
+    r"تومان|تومن|ت\b|ریال|ريال|درهم|دينار|دینار|جنيه|جنیه|دلار|یورو|\$"
+    r"|(?:toman|tomen|rial|riyal|sar|aed|usd|egp|kwd|irr|irt)(?![a-z])"
 )
 
 _ID_ORDER = r"(?:[a-z]{1,4}-?)?\d(?:[ .-]?\d){5,}(?![ .-]?\d)"
@@ -166,7 +166,7 @@ def _compiled(kinds: frozenset[str]):
 _CANDIDATE = re.compile(r"\d(?:[ ().\-]{0,2}\d)*")
 _HAS_DIGIT = re.compile(r"\d")
 _LETTER_PREFIX = re.compile(r"(?<![a-z])[a-z]{1,4}-?$", re.IGNORECASE)
-_DOMAIN_GATE = re.compile(r"[a-z0-9]\.[a-z]|@", re.IGNORECASE)
+_DOMAIN_GATE = re.compile(r"\.[a-z]", re.IGNORECASE)
 _NOT_DIGIT = str.maketrans("", "", " ().-")
 _TEXT_KINDS = frozenset(("email", "url"))
 _DIGIT_KINDS = frozenset(MASK_KINDS) - _TEXT_KINDS
@@ -181,11 +181,20 @@ def _resolve_kinds(kinds: frozenset[str] | None) -> frozenset[str]:
     return frozenset(kinds)
 
 
+@lru_cache(maxsize=64)
+def _zero_counts(kinds: frozenset[str]) -> dict[str, int]:
+    return {k: 0 for k in MASK_KINDS if k in kinds}
+
+
+#: Without a digit, an @ or a dot before a letter nothing can match.
+_ANY_PII = re.compile(r"[0-9@]|\.[a-z]", re.IGNORECASE)
+
+
 def _find(folded: str, kinds: frozenset[str]) -> list[tuple[int, int, str]]:
     """Spans ``(start, end, kind)`` of PII in ``folded`` (ASCII digits), left to right."""
     text_rx, text_names, digit_rx, digit_names, kw_rx, kw_num = _compiled(kinds)
     spans: list[tuple[int, int, str]] = []
-    if text_rx is not None and ("." in folded or "@" in folded) and _DOMAIN_GATE.search(folded):
+    if text_rx is not None and ("@" in folded or _DOMAIN_GATE.search(folded)):
         spans.extend((m.start(), m.end(), text_names[m.lastgroup]) for m in text_rx.finditer(folded))
     if (digit_rx is None and kw_rx is None) or not _HAS_DIGIT.search(folded):
         return spans
@@ -235,9 +244,9 @@ def _find(folded: str, kinds: frozenset[str]) -> list[tuple[int, int, str]]:
 
 def _mask_folded(folded: str, kinds: frozenset[str], original: str | None = None):
     """Mask PII in ``folded`` (ASCII digits); rebuild from ``original`` when given."""
-    counts = {k: 0 for k in MASK_KINDS if k in kinds}
+    counts = _zero_counts(kinds).copy()
     src = original if original is not None else folded
-    if not kinds:
+    if not kinds or not _ANY_PII.search(folded):
         return src, counts
     spans = _find(folded, kinds)
     if not spans:
