@@ -112,6 +112,8 @@ def pick_distinct(rng, pool, k, used_letters):
             continue
         if not ls and any(not (set(o["letters"]) - {"G"}) for o in out):
             continue
+        if ls - {"Q"} and any(ls & set(o["letters"]) for o in out):
+            continue  # one remark per non-quality aspect
         out.append(e)
         used_letters |= ls
     return out
@@ -124,9 +126,9 @@ def compose(rng, entries, cat, kind, lang):
     used: set = set()
     but = F.BUT if lang == "fa" else A.BUT_AR
     if kind == "praise":
-        k = rng.choice([1, 2, 2, 3, 3, 4])
+        k = rng.choice([1, 2, 2, 2, 3, 3])
         parts = pick_distinct(rng, pos, k, used)
-        if neu and rng.random() < 0.2:
+        if neu and rng.random() < 0.12:
             parts += pick_distinct(rng, [e for e in neu if "؟" not in e["text"]], 1, used)
             rng.shuffle(parts)
         return [p["text"] for p in parts], False, []
@@ -153,8 +155,8 @@ def compose(rng, entries, cat, kind, lang):
         themes = sorted({t for e in negs for t in e["themes"]})
     if kind == "pure":
         return [e["text"] for e in negs], True, themes
-    pre = pick_distinct(rng, pos, rng.choice([1, 1, 2, 2, 3]), used)
-    if neu and rng.random() < 0.25:
+    pre = pick_distinct(rng, pos, rng.choice([1, 1, 1, 2, 2, 3]), used)
+    if neu and rng.random() < 0.15:
         pre += pick_distinct(rng, [e for e in neu if "؟" not in e["text"]], 1, used)
     rng.shuffle(pre)
     negt = [e["text"] for e in negs]
@@ -163,6 +165,7 @@ def compose(rng, entries, cat, kind, lang):
         parts = [p["text"] for p in pre] + negt
     else:  # complaint first, then the praise
         conn = "ولی" if lang == "fa" else rng.choice(["بس", "لكن"])
+        pre = [p for p in pre if p["pol"] == "+"]
         parts = negt + [conn + " " + pre[0]["text"]] + [p["text"] for p in pre[1:]] if pre else negt
     return parts, True, themes
 
@@ -337,7 +340,7 @@ FA_INTRO = ["{p} این برند رو خریدم.", "{p} رو با تخفیف گ
             "یه {p} گرفتم.", "{p} رو از این {shop} گرفتم.", "دو هفته پیش {p} رو سفارش دادم.",
             "همیشه {p} همین مارک رو می گیرم."]
 FA_CAT_N = {"grocery": 680, "cosm": 250, "elec": 250, "food": 150, "bank": 200}
-FA_KIND_W = {"praise": 37, "mixed": 24, "pure": 15, "mild": 9, "hedged": 15}
+FA_KIND_W = {"praise": 35, "mixed": 25, "pure": 16, "mild": 10, "hedged": 14}
 
 
 def build_fa():
@@ -382,8 +385,10 @@ def build_fa():
                 text += " " + rng.choice(close_pos).format(shop=rng.choice(F.SHOPS))
             elif complaint and kind == "pure" and r < 0.4:
                 text += " " + rng.choice(close_neg)
-            elif complaint and kind in ("mixed", "mild") and r < 0.25:
+            elif complaint and kind == "mixed" and r < 0.25:
                 text += " " + rng.choice(close_mix + close_neg[:4])
+            elif complaint and kind == "mild" and r < 0.25:
+                text += " " + rng.choice(close_mix)
             if add(text, complaint, themes):
                 made += 1
     # a few complaints with no theme at all (only a negative verdict)
@@ -432,7 +437,7 @@ def build_ar():
     while made < AR_PLAN["short"] and tries < 20000:
         tries += 1
         r = rng.random()
-        a = rng.choice(short_pos if rng.random() < 0.6 else short_neg)
+        a = rng.choice(short_pos if rng.random() < 0.64 else short_neg)
         if r < 0.55 or "؟" in a["text"]:
             items = [a]
         else:
@@ -468,7 +473,7 @@ def build_ar():
             made += 1
 
     # ---- medium product reviews
-    kinds, kw = zip(*{"praise": 40, "mixed": 24, "pure": 17, "mild": 7, "hedged": 12}.items())
+    kinds, kw = zip(*{"praise": 44, "mixed": 22, "pure": 15, "mild": 7, "hedged": 12}.items())
     made = tries = 0
     cats = ["elec", "perf", "cloth", "baby"]
     while made < AR_PLAN["medium"] and tries < 20000:
