@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import time
+import traceback
 from datetime import UTC, datetime
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -97,41 +98,20 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10k and 100k records instead of 100k and 1M")
-    parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask engine comparison")
-    parser.add_argument("--model", type=Path, default=None, help="model directory (default: models/default)")
-    args = parser.parse_args(argv)
-    small, large = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+def _classify_section(lines: list[str], targets: list, args) -> None:
+    from benchmarks import bench_classify
 
-    from benchmarks import bench_classify, bench_dask, bench_run
-
-    started = time.perf_counter()
-    lines = [
-        "# Benchmark results\n",
-        (f"Written by `make bench` (`python -m benchmarks.run_all{' --quick' if args.quick else ''}`) "
-        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Every comparison ran side by side in that one "
-        "session.\n"),
-        "## Machine\n",
-        "| | |\n|---|---|",
-    ]
-    lines += [f"| {k} | {v} |" for k, v in machine().items()]
-    lines.append("")
-    targets: list[tuple[str, str, str]] = []
-
-    print("normaliser ...", flush=True)
-    _normalize_section(lines, targets)
-
-    print("classify path ...", flush=True)
     c = bench_classify.run(model_dir=args.model)
     lines += [
         "## Classify path vs the naive hazm + scikit-learn path\n",
-        (f"{c.docs:,} synthetic records, one process, prediction only (models trained/loaded "
-        "before timing). Shipped: `process_chunk` (normalise + PII mask + language id → "
-        "features → complaint + themes) with `models/default`. Naive: hazm Normalizer + "
-        "WordTokenizer + Lemmatizer → TfidfVectorizer(1–2) → LogisticRegression / one-vs-rest "
-        "LogisticRegression trained on `data/labelled/*.jsonl`.\n"),
+        (
+            f"{c.docs:,} synthetic records, one process, prediction only (models trained/loaded "
+            "before timing). Shipped: `process_chunk` (normalise + PII mask + language id → "
+            "features → complaint + themes, plus the display text) with the shipped model. "
+            "Naive: hazm Normalizer + WordTokenizer + Lemmatizer → TfidfVectorizer(1–2) → "
+            "LogisticRegression / one-vs-rest LogisticRegression trained on "
+            "`data/labelled/*.jsonl`.\n"
+        ),
         "| path | seconds | docs/s | complaint rate |\n|---|---:|---:|---:|",
         f"| shipped | {c.shipped_s:.2f} | {c.docs / c.shipped_s:,.0f} | {c.shipped_complaint_rate:.1%} |",
         f"| naive | {c.naive_s:.2f} | {c.docs / c.naive_s:,.0f} | {c.naive_complaint_rate:.1%} |",
@@ -139,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     targets.append(("classify path ≥ 5× naive", f"{c.ratio:.1f}×", _mark(c.ratio >= TARGET_SPEEDUP)))
 
-    print(f"full runs at {small:,} and {large:,} records ...", flush=True)
+
+def _runs_section(lines: list[str], targets: list, args, small: int, large: int):
+    from benchmarks import bench_run
+
     runs = bench_run.run((small, large), model=args.model)
     lines += [
         "## Full `complaints run` (ingest → report), local engine\n",
@@ -175,30 +158,75 @@ def main(argv: list[str] | None = None) -> int:
         (f"peak RSS ≤ 2 GB at {large:,}", f"{big.peak_tree_rss_mb:,.0f} MB", _mark(big.peak_tree_rss_mb <= TARGET_RSS_MB)),
         (f"RSS({large:,}) ≤ 1.3 × RSS({small:,})", f"{growth:.2f}×", _mark(growth <= TARGET_RSS_GROWTH)),
     ]
+    return big
 
-    if not args.skip_dask:
-        print(f"dask engine at {large:,} records ...", flush=True)
-        d = bench_dask.run(large, local=big, model=args.model)
-        lines += [
-            "## Dask engine (2-worker LocalCluster) vs local engine\n",
-            (
-                "Same feed, same session, `--engine dask` with no `--scheduler` (a LocalCluster of "
-                "two single-threaded worker processes, started and stopped inside the run).\n"
-            ),
-            (
-                "| engine | wall s | docs/s | CPU s | peak RSS tree MB | load avg at start | exit |\n"
-                "|---|---:|---:|---:|---:|---:|---:|"
-            ),
-        ]
-        for m in (d.local, d.dask):
-            lines.append(
-                f"| {m.label} | {m.wall_s:.1f} | {m.docs_per_s:,.0f} | {m.cpu_s:,.0f} | "
-                f"{m.peak_tree_rss_mb:,.0f} | {m.load_before:.1f} | {m.exit_code} |"
-            )
-        lines.append(f"\n**Dask overhead: {d.overhead:.2f}×** the local wall time.\n")
-        if d.dask.exit_code not in (0, 3):
-            lines += ["Dask run failed:\n", "```", d.dask.output.strip()[-2000:], "```\n"]
-        targets.append(("Dask overhead vs local (reported)", f"{d.overhead:.2f}×", "reported"))
+
+def _dask_section(lines: list[str], targets: list, args, large: int, local) -> None:
+    from benchmarks import bench_dask
+
+    d = bench_dask.run(large, local=local, model=args.model)
+    lines += [
+        "## Dask engine (2-worker LocalCluster) vs local engine\n",
+        (
+            "Same feed, same session, `--engine dask` with no `--scheduler` (a LocalCluster of "
+            "two single-threaded worker processes, started and stopped inside the run).\n"
+        ),
+        (
+            "| engine | wall s | docs/s | CPU s | peak RSS tree MB | load avg at start | exit |\n"
+            "|---|---:|---:|---:|---:|---:|---:|"
+        ),
+    ]
+    for m in (d.local, d.dask):
+        lines.append(
+            f"| {m.label} | {m.wall_s:.1f} | {m.docs_per_s:,.0f} | {m.cpu_s:,.0f} | "
+            f"{m.peak_tree_rss_mb:,.0f} | {m.load_before:.1f} | {m.exit_code} |"
+        )
+    lines.append(f"\n**Dask overhead: {d.overhead:.2f}×** the local wall time.\n")
+    if d.dask.exit_code not in (0, 3):
+        lines += ["Dask run failed:\n", "```", d.dask.output.strip()[-2000:], "```\n"]
+    targets.append(("Dask overhead vs local (reported)", f"{d.overhead:.2f}×", "reported"))
+
+
+def _guarded(name: str, lines: list[str], targets: list, fn, *args):
+    """Run one section; a failure is written into the results and the other sections still run."""
+    print(f"{name} ...", flush=True)
+    try:
+        return fn(lines, targets, *args)
+    except Exception as exc:  # noqa: BLE001 - a benchmark report records failures, it does not stop
+        traceback.print_exc()
+        lines += [f"## {name}\n", f"Failed: `{exc.__class__.__name__}: {exc}`\n"]
+        targets.append((name, "failed", "**not run**"))
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k records instead of 100k and 1M")
+    parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask engine comparison")
+    parser.add_argument("--model", type=Path, default=None, help="model directory (default: models/default)")
+    args = parser.parse_args(argv)
+    small, large = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
+
+    started = time.perf_counter()
+    command = "python -m benchmarks.run_all" + (" --quick" if args.quick else "")
+    lines = [
+        "# Benchmark results\n",
+        (
+            f"Written by `make bench` (`{command}`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+            "Every comparison ran side by side in that one session.\n"
+        ),
+        "## Machine\n",
+        "| | |\n|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in machine().items()]
+    lines.append("")
+    targets: list[tuple[str, str, str]] = []
+
+    _guarded("Normaliser vs hazm.Normalizer", lines, targets, _normalize_section)
+    _guarded("Classify path vs naive", lines, targets, _classify_section, args)
+    big = _guarded("Full runs", lines, targets, _runs_section, args, small, large)
+    if not args.skip_dask and big is not None:
+        _guarded("Dask engine", lines, targets, _dask_section, args, large, big)
 
     lines += ["## Targets\n", "| target | measured | status |\n|---|---|---|"]
     lines += [f"| {t} | {v} | {s} |" for t, v, s in targets]

@@ -142,6 +142,8 @@ def make_engine(config: RunConfig) -> LocalEngine | DaskEngine:
     if config.engine == "dask":
         return DaskEngine(scheduler=config.scheduler, workers=config.workers)
     if config.engine == "local":
+        if config.scheduler:
+            log.warning("run.scheduler %s is ignored by the local engine; pass --engine dask", config.scheduler)
         return LocalEngine(workers=config.workers)
     raise ValueError(f"run.engine must be 'local' or 'dask', got {config.engine!r}")
 
