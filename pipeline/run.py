@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -346,6 +347,8 @@ def _execute(ctx: _Context) -> RunResult:
                 if part.max_day is not None:
                     max_day = part.max_day if max_day is None or part.max_day > max_day else max_day
                 sample_parts.append(part.sample)
+                if sum(len(f) for f in sample_parts) > 2 * config.cluster.fit_sample:
+                    sample_parts = [_cap_sample(pd.concat(sample_parts, ignore_index=True), config.cluster.fit_sample)]
         finally:
             bar.close()
             quarantine.close()
@@ -359,7 +362,7 @@ def _execute(ctx: _Context) -> RunResult:
         parts = sorted(parts_dir.glob("part-*.parquet"))
         clusters, extra_writes, cluster_summary = _empty_clusters(), None, {}
         if parts:
-            sample = pd.concat(sample_parts, ignore_index=True)
+            sample = _cap_sample(pd.concat(sample_parts, ignore_index=True), config.cluster.fit_sample)
             patterns = discover_patterns(parts, sample, config.cluster, store, ctx.run_id)
             # PatternResult (clusters + registry writes) or, from older code, a bare DataFrame.
             clusters = getattr(patterns, "clusters", patterns)
@@ -598,12 +601,23 @@ def _select_new(
     return records
 
 
+def _cap_sample(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """Keep the ``limit`` rows with the smallest hash of their key.
+
+    The choice depends only on the keys, not on chunk boundaries or arrival order, so the
+    clustering sample is the same on every engine and stays bounded however large the input.
+    """
+    if len(frame) <= limit:
+        return frame
+    order = pd.util.hash_pandas_object(frame["record_key"], index=False).to_numpy()
+    keep = np.sort(np.argsort(order, kind="stable")[:limit])
+    return frame.iloc[keep].reset_index(drop=True)
+
+
 def _sample_complaints(result: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     complaints = result[result["is_complaint"]]
     cols = [c for c in ("record_key", "text_norm", "themes", "top_theme", "created_at") if c in complaints.columns]
-    if len(complaints) <= limit:
-        return complaints[cols]
-    return complaints[cols].sample(n=limit, random_state=seed)
+    return _cap_sample(complaints[cols], limit)
 
 
 def _empty_clusters() -> pd.DataFrame:
