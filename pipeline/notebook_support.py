@@ -3,6 +3,8 @@
 * Where the data is: :func:`shared_data_dir` finds the real public datasets beside the checkout
   (``../shared/data``) and :func:`labelled_files` picks the labelled files to evaluate on,
   falling back to the shipped ``data/labelled`` when ``../shared`` is absent.
+* Which model: :func:`model_dir_or_stand_in` is ``models/default`` when it has been trained,
+  else a stand-in trained by ``complaints train``'s code into the notebook's work folder.
 * Tuning: :class:`ThemeScorer` scores any estimator in a ``GridSearchCV`` or
   ``RandomizedSearchCV`` with the product's own metrics (:func:`pipeline.evaluate.score_predictions`),
   and :func:`label_matrix` / :func:`frame_from_matrix` let a plain scikit-learn multi-label
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import PROJECT_ROOT
+from pipeline.config import DEFAULT_MODEL_DIR, PROJECT_ROOT
 from pipeline.evaluate import score_predictions
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "frame_from_matrix",
     "label_matrix",
     "labelled_files",
+    "model_dir_or_stand_in",
     "shared_data_dir",
 ]
 
@@ -73,6 +76,43 @@ def labelled_files(*, prefer_shared: bool = True) -> tuple[list[Path], str]:
         if files:
             return files, "shared"
     return sorted(SHIPPED_LABELLED.glob("*.jsonl")), "shipped"
+
+
+def model_dir_or_stand_in(
+    workdir: str | Path, *, rows: int | None = None, seed: int = 0
+) -> tuple[Path, str]:
+    """The shipped model's folder, or a stand-in trained into ``workdir`` when it is missing.
+
+    Parameters
+    ----------
+    workdir : folder the notebook may write to (the stand-in goes to ``workdir/models/stand-in``)
+    rows : train the stand-in on a seeded random subset of this many shipped labelled rows
+        (``None``: all of them)
+    seed : seed of the subset and of the estimator
+
+    Returns
+    -------
+    (model_dir, origin)
+        ``origin`` is ``"default"`` or ``"stand-in"``. The stand-in is trained and saved by
+        :func:`pipeline.train.train_model`, the code behind ``complaints train``; an existing
+        stand-in in ``workdir`` is reused.
+    """
+    if (DEFAULT_MODEL_DIR / "model.json").is_file():
+        return DEFAULT_MODEL_DIR, "default"
+    from pipeline.labelled import write_labelled_csv
+    from pipeline.train import load_training_frame, train_model
+
+    out = Path(workdir) / "models" / "stand-in"
+    if (out / "model.json").is_file():
+        return out, "stand-in"
+    frame = load_training_frame(sorted(SHIPPED_LABELLED.glob("*.jsonl")))
+    if rows is not None and len(frame) > rows:
+        frame = frame.sample(n=rows, random_state=seed).sort_values("id")
+    out.mkdir(parents=True, exist_ok=True)
+    rows_file = out.parent / "stand-in-rows.csv"
+    write_labelled_csv(frame[["id", "text", "themes", "complaint"]], rows_file)
+    train_model([rows_file], out, seed=seed, cv_folds=0)
+    return out, "stand-in"
 
 
 def label_matrix(frame: pd.DataFrame, themes: Sequence[str]) -> np.ndarray:

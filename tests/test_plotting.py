@@ -192,3 +192,24 @@ def test_labelled_files_prefer_shared_when_present(monkeypatch, tmp_path):
     files, origin = notebook_support.labelled_files()
     assert origin == "shared" and [p.name for p in files] == ["real.jsonl"]
     assert notebook_support.labelled_files(prefer_shared=False)[1] == "shipped"
+
+
+def test_model_dir_is_the_default_model_when_it_exists(monkeypatch, tmp_path):
+    default = tmp_path / "default"
+    default.mkdir()
+    (default / "model.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(notebook_support, "DEFAULT_MODEL_DIR", default)
+    assert notebook_support.model_dir_or_stand_in(tmp_path / "work") == (default, "default")
+    assert not (tmp_path / "work").exists()
+
+
+def test_stand_in_model_is_trained_into_the_workdir_when_default_is_missing(monkeypatch, tmp_path):
+    from pipeline.model_io import load_model
+
+    monkeypatch.setattr(notebook_support, "DEFAULT_MODEL_DIR", tmp_path / "absent")
+    model_dir, origin = notebook_support.model_dir_or_stand_in(tmp_path, rows=120, seed=0)
+    assert origin == "stand-in" and model_dir.parent.parent == tmp_path
+    model = load_model(model_dir)  # the sidecar's SHA-256 matches
+    assert model.predict_frame(["پیک دو ساعت دیر رسید"]).shape[0] == 1
+    # A second call reuses it.
+    assert notebook_support.model_dir_or_stand_in(tmp_path, rows=120)[0] == model_dir
