@@ -69,6 +69,10 @@ class PartSpec:
     parts_dir: str | None
     sample_limit: int
     seed: int
+    #: Rows per ``process_chunk`` call inside a part: bounds a worker's working memory (token
+    #: lists and n-gram matrices) whatever the ingest chunk size; results are row-wise, so the
+    #: batch size does not change them.
+    batch_rows: int = 10_000
 
 
 @dataclass
@@ -91,7 +95,13 @@ def process_part(job: tuple[int, pd.DataFrame], spec: PartSpec) -> PartOutcome:
     from pipeline.run import _sample_complaints, _to_table, process_chunk
 
     index, records = job
-    result = process_chunk(records, spec.model, spec.run_id, spec.mask, spec.lang)
+    step = max(1, spec.batch_rows)
+    batches = [
+        process_chunk(records.iloc[start : start + step], spec.model, spec.run_id, spec.mask, spec.lang)
+        for start in range(0, len(records), step)
+    ]
+    result = batches[0] if len(batches) == 1 else pd.concat(batches)
+    del batches
     days = pd.to_datetime(result["created_at"]).dropna()
     max_day = days.max().date() if len(days) else None
     table = _to_table(result)
