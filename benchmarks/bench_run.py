@@ -1,10 +1,12 @@
 """A full ``complaints run`` (ingest → report) on a synthetic feed, in a fresh subprocess.
 
 Each run gets its own output folder and history store under ``benchmarks/_work/``. Wall time is
-measured around the subprocess; memory by polling the resident set size of the whole process
-tree (the CLI process, and the pool's or the Dask cluster's worker processes) every 0.1 s.
-The tree's RSS is a sum, so libraries shared between processes count once per process: an
-upper bound. The largest single process seen is reported too, and the CPU time of the tree
+measured around the subprocess; memory by polling the whole process tree (the CLI process,
+and the pool's or the Dask cluster's worker processes) every 0.1 s, two ways: the sum of the
+resident set sizes (RSS), where pages shared between processes (libraries, the fork server's
+preloaded modules) count once per process, an upper bound; and the sum of the proportional
+set sizes (PSS), where a shared page is split between its sharers, so that the sum is the
+memory the tree really occupies. The largest single process seen is reported too, and the CPU time of the tree
 (user + system, summed over every process seen, from the same polling), which unlike wall time
 does not depend on what else the machine is doing.
 """
@@ -36,6 +38,7 @@ class RunMeasure:
     processed: int
     exit_code: int
     output: str
+    peak_tree_pss_mb: float = 0.0
     #: CPU seconds of the whole process tree (user + system).
     cpu_s: float = 0.0
     #: 1-minute load average when the run started (other work on the machine).
@@ -46,22 +49,25 @@ class RunMeasure:
         return self.records / self.wall_s if self.wall_s else 0.0
 
 
-def _tree_sample(proc: psutil.Process, cpu: dict[int, float]) -> tuple[int, int]:
-    """(sum, largest) RSS of ``proc`` and its descendants; records each one's CPU seconds."""
+def _tree_sample(proc: psutil.Process, cpu: dict[int, float]) -> tuple[int, int, int]:
+    """(RSS sum, largest RSS, PSS sum) of ``proc`` and its descendants; records CPU seconds."""
     sizes = []
+    pss = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0, 0
+        return 0, 0, 0
     for p in procs:
         try:
             with p.oneshot():
-                sizes.append(p.memory_info().rss)
+                mem = p.memory_full_info()
                 times = p.cpu_times()
+            sizes.append(mem.rss)
+            pss += mem.pss
             cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
         except psutil.Error:
             pass
-    return sum(sizes), max(sizes, default=0)
+    return sum(sizes), max(sizes, default=0), pss
 
 
 def run_cli(
@@ -77,7 +83,7 @@ def run_cli(
         "--engine", engine, "--log-level", "WARNING",
         *(["--model", str(model)] if model else []), *(extra or []),
     ]  # fmt: skip
-    peak = largest = 0
+    peak = largest = peak_pss = 0
     cpu: dict[int, float] = {}
     load = psutil.getloadavg()[0]
     start = time.perf_counter()
@@ -86,10 +92,10 @@ def run_cli(
     done = threading.Event()
 
     def poll() -> None:
-        nonlocal peak, largest
+        nonlocal peak, largest, peak_pss
         while not done.is_set():
-            tree, one = _tree_sample(watched, cpu)
-            peak, largest = max(peak, tree), max(largest, one)
+            tree, one, pss = _tree_sample(watched, cpu)
+            peak, largest, peak_pss = max(peak, tree), max(largest, one), max(peak_pss, pss)
             done.wait(0.1)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -105,6 +111,7 @@ def run_cli(
         wall_s=wall,
         peak_tree_rss_mb=peak / 2**20,
         peak_process_rss_mb=largest / 2**20,
+        peak_tree_pss_mb=peak_pss / 2**20,
         processed=processed,
         cpu_s=sum(cpu.values()),
         load_before=load,
@@ -135,7 +142,8 @@ if __name__ == "__main__":
     for m in run(tuple(int(a) for a in sys.argv[1:]) or (100_000,)):
         print(
             f"{m.label}: {m.records} records in {m.wall_s:.1f} s ({m.docs_per_s:,.0f} docs/s), "
-            f"peak tree RSS {m.peak_tree_rss_mb:,.0f} MB, exit {m.exit_code}"
+            f"peak tree RSS {m.peak_tree_rss_mb:,.0f} MB, PSS {m.peak_tree_pss_mb:,.0f} MB, CPU {m.cpu_s:.0f} s, "
+            f"exit {m.exit_code}"
         )
         if m.exit_code not in (0, 3):
             print(m.output)
