@@ -11,14 +11,12 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "normalize": "pipeline.normalize",
     "normalize_record": "pipeline.normalize",
     "normalize_many": "pipeline.normalize",
     "display_text": "pipeline.normalize",
     "TextNormalizer": "pipeline.normalize",
     "detect_language": "pipeline.langid",
     "mask_pii": "pipeline.pii",
-    "tokenize": "pipeline.tokenize",
     "content_tokens": "pipeline.tokenize",
     "Config": "pipeline.config",
     "load_config": "pipeline.config",
@@ -28,18 +26,16 @@ _EXPORTS = {
     "load_model": "pipeline.model_io",
     "save_model": "pipeline.model_io",
     "train_model": "pipeline.train",
-    "evaluate": "pipeline.evaluate",
     "review_export": "pipeline.active",
     "run_pipeline": "pipeline.run",
     "run_backfill": "pipeline.run",
     "HistoryStore": "pipeline.store",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "normalize", "tokenize", "evaluate"])
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+# These three functions share their name with the module that defines them. Importing the
+# module would rebind ``pipeline.<name>`` to the module, so bind the functions eagerly.
+from pipeline.evaluate import evaluate  # noqa: E402
+from pipeline.normalize import normalize  # noqa: E402
+from pipeline.tokenize import tokenize  # noqa: E402
