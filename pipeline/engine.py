@@ -365,12 +365,25 @@ class DaskEngine:
             log.info("dask workers cannot see %s; parts come back to the client", parts_dir)
             shared = _replace_parts_dir(shared, None)
         shared_future = client.scatter(shared, broadcast=True, hash=False)
-        threads = sum(client.nthreads().values()) or 1
-        limit = self.max_pending or 2 * threads
+        limit = self.max_pending or 2 * (sum(client.nthreads().values()) or 1)
+        inflight: list[tuple[Any, str]] = []
 
         def submit(item):
-            (item_future,) = client.scatter([item], hash=False)
-            return client.submit(fn, item_future, shared_future, pure=False)
+            # Send the chunk straight to the worker with the least unfinished work per thread.
+            # (A one-item scatter without a target always lands on the same worker.)
+            nthreads = client.nthreads()
+            inflight[:] = [(f, w) for f, w in inflight if not f.done()]
+            busy = {w: 0 for w in nthreads}
+            for _, w in inflight:
+                if w in busy:
+                    busy[w] += 1
+            worker = min(busy, key=lambda w: (busy[w] / max(1, nthreads[w]), w))
+            (item_future,) = client.scatter([item], workers=[worker], hash=False)
+            future = client.submit(
+                fn, item_future, shared_future, pure=False, workers=[worker], allow_other_workers=True
+            )
+            inflight.append((future, worker))
+            return future
 
         def chained():
             yield first
