@@ -205,6 +205,21 @@ def _dask_section(lines: list[str], targets: list, args, large: int, local) -> N
     targets.append(("Dask overhead vs local (reported)", f"{d.overhead:.2f}×", "reported"))
 
 
+def _describe_model(model_dir: Path | None) -> str:
+    from pipeline.config import DEFAULT_MODEL_DIR
+    from pipeline.model_io import model_version
+
+    directory = model_dir or DEFAULT_MODEL_DIR
+    try:
+        shown = directory.resolve().relative_to(ROOT)
+    except ValueError:
+        shown = directory
+    try:
+        return f"`{shown}` (version {model_version(directory)})"
+    except Exception as exc:  # noqa: BLE001 - reported, the sections that need it fail on their own
+        return f"`{shown}` (not loadable: {exc.__class__.__name__})"
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
@@ -241,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "| | |\n|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in machine().items()]
-    lines.append("")
+    lines += ["", f"Model: {_describe_model(args.model)}.\n"]
     targets: list[tuple[str, str, str]] = []
 
     _guarded("Normaliser vs hazm.Normalizer", lines, targets, _normalize_section)
