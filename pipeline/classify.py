@@ -156,6 +156,7 @@ class FeedbackClassifier(ClassifierMixin, BaseEstimator):
         y: pd.DataFrame | None = None,
         *,
         sample_weight: Sequence[float] | None = None,
+        normalized: bool = False,
     ) -> Self:
         """Fit on texts (raw or normalised) and labels.
 
@@ -165,6 +166,9 @@ class FeedbackClassifier(ClassifierMixin, BaseEstimator):
         y : DataFrame with columns ``complaint`` (bool) and ``themes`` (list of theme ids)
         sample_weight : sequence of float, optional
             E.g. a higher weight for analyst-labelled rows added by active learning.
+        normalized : bool
+            ``texts`` already went through ``normalize`` (skips it; training uses this to
+            normalise once for all cross-validation folds).
         """
         if y is None:
             raise ValueError(
@@ -190,7 +194,7 @@ class FeedbackClassifier(ClassifierMixin, BaseEstimator):
             else np.asarray(sample_weight, dtype=np.float64)
         )
 
-        docs = analyze_texts(texts)
+        docs = analyze_texts(texts, normalized=normalized)
         feats = clone(self.features) if self.features is not None else FeedbackFeatures()
         feats.set_params(taxonomy=self.taxonomy_)
 

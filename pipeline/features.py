@@ -27,12 +27,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -88,6 +89,9 @@ def char_wb_ngrams(tokens: Sequence[str], ngram_range: tuple[int, int] = (2, 5))
     return out
 
 
+_CHAR_CACHE_SIZE = 300_000
+
+
 def _sorted_vocabulary(vectorizer: TfidfVectorizer) -> None:
     """Rebuild ``vocabulary_`` in key order so the pickle does not depend on document order."""
     vectorizer.vocabulary_ = dict(sorted(vectorizer.vocabulary_.items()))
@@ -128,8 +132,9 @@ _SUFFIXES = (
 _PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ف")
 
 
-def _variants(token: str) -> list[str]:
-    """The token and its affix-stripped stems (kept at >= 2 letters)."""
+@lru_cache(maxsize=1 << 18)
+def _variants(token: str) -> tuple[str, ...]:
+    """The token and its affix-stripped stems (kept at >= 3 letters); cached, tokens repeat."""
     out = [token]
     for pre in _PREFIXES:
         if token.startswith(pre) and len(token) - len(pre) >= 3:
@@ -140,7 +145,17 @@ def _variants(token: str) -> list[str]:
             if base.endswith(suf) and len(base) - len(suf) >= 3:
                 out.append(base[: -len(suf)])
                 break
-    return out
+    return tuple(out)
+
+
+def _phrase_variants(phrase: str) -> set[tuple[str, ...]]:
+    """Token tuples of a lexicon phrase under both the Persian and the Arabic folding (a lone
+    word's language is ambiguous: ``سيء`` folds to ``سیء`` as Persian, stays as Arabic)."""
+    from pipeline.normalize import normalize
+    from pipeline.tokenize import tokenize
+
+    out = {tuple(tokenize(normalize(phrase, lang))) for lang in ("fa", "ar", "auto")}
+    return {t for t in out if t}
 
 
 def _compile_phrases(phrases_by_class: Sequence[Iterable[str]]) -> dict[str, list[tuple]]:
@@ -148,9 +163,8 @@ def _compile_phrases(phrases_by_class: Sequence[Iterable[str]]) -> dict[str, lis
     index: dict[str, set[tuple]] = {}
     for k, phrases in enumerate(phrases_by_class):
         for phrase in phrases:
-            for tokens in analyze_texts([phrase]):
-                if tokens:
-                    index.setdefault(tokens[0], set()).add((tuple(tokens[1:]), k))
+            for tokens in _phrase_variants(phrase):
+                index.setdefault(tokens[0], set()).add((tuple(tokens[1:]), k))
     return {first: sorted(entries) for first, entries in sorted(index.items())}
 
 
@@ -512,7 +526,18 @@ _NEG_AFTER = (
     "نداشت",
     "نداره",
     "نداشتن",
+    "ندارد",
+    "ندارن",
+    "نداشتم",
+    "نمیکنه",
+    "نمیده",
+    "نمیاد",
+    "نمیکنم",
+    "نیستم",
+    "نبودم",
 )
+#: Words that may sit between a predicate and its Persian negation: "بی مزه هم نمیشه".
+_NEG_GAP = ("هم", "اصلا", "زیاد", "خیلی", "چندان", "دیگه", "که")
 #: Negators that precede their scope (Persian and Arabic): "نه خوب", "ليس سيئا", "مو زين".
 _NEG_BEFORE = (
     "نه",
@@ -563,6 +588,12 @@ POLARITY_FEATURES = (
 )
 
 
+def _token_set(words: Iterable[str]) -> dict[str, None]:
+    """Normalised tokens as a key-sorted dict (O(1) membership like a set, but it pickles in
+    a fixed order: a frozenset's order follows the per-process string hash seed)."""
+    return dict.fromkeys(sorted({t for w in words for toks in _phrase_variants(w) for t in toks}))
+
+
 class PolarityFeatures(BaseEstimator, TransformerMixin):
     """Negation- and contrast-aware lexicon polarity counts (log-scaled).
 
@@ -575,8 +606,8 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     ----------
     index_ : dict
         Positive (class 0) and negative (class 1) phrases indexed by first token.
-    neg_after_, neg_before_, contrast_ : frozenset of str
-        Normalised negator and connective tokens.
+    neg_after_, neg_before_, neg_gap_, contrast_ : dict of str to None
+        Normalised negator and connective tokens (ordered sets).
 
     Examples
     --------
@@ -592,9 +623,10 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
 
     def fit(self, X=None, y=None):
         self.index_ = _compile_phrases([_POSITIVE, _NEGATIVE])
-        self.neg_after_ = frozenset(t for toks in analyze_texts(_NEG_AFTER) for t in toks)
-        self.neg_before_ = frozenset(t for toks in analyze_texts(_NEG_BEFORE) for t in toks)
-        self.contrast_ = frozenset(t for toks in analyze_texts(_CONTRAST) for t in toks)
+        self.neg_after_ = _token_set(_NEG_AFTER)
+        self.neg_before_ = _token_set(_NEG_BEFORE)
+        self.contrast_ = _token_set(_CONTRAST)
+        self.neg_gap_ = _token_set(_NEG_GAP)
         return self
 
     def _row(self, tokens: Sequence[str]) -> list[float]:
@@ -610,8 +642,14 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
                 f[8] += 1
         n = len(tokens)
         for start, end, k in _match_positions(tokens, self.index_):
-            negated = (start > 0 and tokens[start - 1] in self.neg_before_) or (
-                end < n and tokens[end] in self.neg_after_
+            negated = (
+                (start > 0 and tokens[start - 1] in self.neg_before_)
+                or (end < n and tokens[end] in self.neg_after_)
+                or (
+                    end + 1 < n
+                    and tokens[end] in self.neg_gap_
+                    and tokens[end + 1] in self.neg_after_
+                )
             )
             if k == 0:
                 f[2 if negated else 0] += 1
@@ -732,9 +770,52 @@ class FeedbackFeatures(BaseEstimator, TransformerMixin):
         X = list(X)
         blocks = [self.word_.transform(X)]
         if self.char_ is not None:
-            blocks.append(self.char_.transform(X))
+            blocks.append(self._char_transform(X))
         blocks += self._lexicon_blocks(X)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _char_transform(self, X: list[Sequence[str]]) -> sp.csr_matrix:
+        """``self.char_.transform(X)``, but n-grams are generated once per distinct token
+        (tokens repeat, so this is several times faster on large batches)."""
+        vocab = self.char_.vocabulary_
+        cache = self.__dict__.setdefault("_char_cache", {})
+        ngram_range = tuple(self.char_ngram_range)
+        # documents x distinct tokens of this batch, then distinct tokens x char n-grams
+        local: dict[str, int] = {}
+        cols: list[int] = []
+        indptr = [0]
+        for tokens in X:
+            cols.extend([local.setdefault(tok, len(local)) for tok in tokens])
+            indptr.append(len(cols))
+        D = sp.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(len(X), len(local))
+        )
+        t_indices: list[int] = []
+        t_indptr = [0]
+        for tok in local:
+            idx = cache.get(tok)
+            if idx is None:
+                idx = [vocab[g] for g in char_wb_ngrams((tok,), ngram_range) if g in vocab]
+                if len(cache) >= _CHAR_CACHE_SIZE:
+                    cache.clear()
+                cache[tok] = idx
+            t_indices.extend(idx)
+            t_indptr.append(len(t_indices))
+        T = sp.csr_matrix(
+            (np.ones(len(t_indices), dtype=np.float32), t_indices, t_indptr),
+            shape=(len(local), len(vocab)),
+        )
+        T.sum_duplicates()
+        counts = (D @ T).tocsr()
+        counts.sum_duplicates()
+        counts.data = np.log(counts.data) + 1  # sublinear_tf
+        counts.data *= self.char_.idf_.astype(np.float32)[counts.indices]
+        return l2_normalize(counts, norm="l2", copy=False)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_char_cache", None)  # a transient speed-up, never part of the model
+        return state
 
     def seed_counts(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Raw per-theme seed-match counts (for weak supervision and the cold-start rule)."""

@@ -12,10 +12,13 @@ Saving never mutates the live model.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import os
 import platform
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -94,6 +97,47 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _canonical(obj: Any, seen: dict[int, Any]) -> Any:
+    """A copy-safe canonical form for pickling: every ``str`` interned, recursively.
+
+    Pickle writes a repeated *object* once and refers back to it, so whether two equal strings
+    are one object or two changes the bytes. That depends on process state (interning, caches),
+    not on the model; interning every string makes the file depend on the model alone.
+    Applied to a deep copy, never to the live model.
+    """
+    key = id(obj)
+    if key in seen:
+        return seen[key]
+    if isinstance(obj, str):
+        return sys.intern(obj)
+    if type(obj) is dict:
+        out: Any = {}
+        seen[key] = out
+        for k, v in obj.items():
+            out[_canonical(k, seen)] = _canonical(v, seen)
+        return out
+    if type(obj) is list:
+        out = []
+        seen[key] = out
+        out.extend(_canonical(v, seen) for v in obj)
+        return out
+    if type(obj) is tuple:
+        out = tuple(_canonical(v, seen) for v in obj)
+        seen[key] = out
+        return out
+    if type(obj) is functools.partial:
+        out = functools.partial(
+            obj.func, *_canonical(obj.args, seen), **_canonical(obj.keywords, seen)
+        )
+        seen[key] = out
+        return out
+    if hasattr(obj, "__dict__") and hasattr(obj, "get_params"):  # estimators
+        seen[key] = obj
+        obj.__dict__ = _canonical(obj.__dict__, seen)
+        return obj
+    return obj
+
+
 def save_model(model, directory: str | Path, *, sidecar_extra: dict | None = None) -> Path:
     """Write ``model.joblib`` (compress=3) and ``model.json`` into ``directory``.
 
@@ -116,7 +160,7 @@ def save_model(model, directory: str | Path, *, sidecar_extra: dict | None = Non
     fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".joblib", dir=directory)
     os.close(fd)
     try:
-        joblib.dump(model, tmp, compress=3)
+        joblib.dump(_canonical(copy.deepcopy(model), {}), tmp, compress=3)
         sha = file_sha256(tmp)
         size = Path(tmp).stat().st_size
         os.chmod(tmp, 0o644)

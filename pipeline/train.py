@@ -40,7 +40,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Estimator settings of the shipped model (chosen by cross-validation on data/labelled).
-DEFAULT_PARAMS: dict = {}
+DEFAULT_PARAMS: dict = {"C_complaint": 16.0, "C_theme": 16.0}
 #: Sample weight of rows from ``--extra`` files (analyst labels on the company's own text).
 EXTRA_WEIGHT = 3.0
 
@@ -71,6 +71,13 @@ def load_training_frame(
     return frame.drop_duplicates("id", keep="last").reset_index(drop=True)
 
 
+def normalize_texts(texts) -> list[str]:
+    """Normalise once (``normalize`` is idempotent; fitting folds then skip it)."""
+    from pipeline.normalize import normalize
+
+    return [normalize(t) for t in texts]
+
+
 def _strata(frame: pd.DataFrame, k: int) -> np.ndarray:
     label = np.where(
         frame["complaint"],
@@ -88,15 +95,20 @@ def cross_validate(
     model: FeedbackClassifier, frame: pd.DataFrame, *, folds: int, seed: int
 ) -> tuple[dict, pd.DataFrame]:
     """Stratified k-fold out-of-fold predictions of ``model`` on ``frame`` and their scores."""
+    frame = frame.reset_index(drop=True)
+    texts = normalize_texts(frame["text"])
     strata = _strata(frame, folds)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     parts = []
     for fold, (tr, te) in enumerate(splitter.split(np.zeros(len(frame)), strata)):
         train = frame.iloc[tr]
         fitted = clone(model).fit(
-            train["text"].tolist(), train, sample_weight=train["weight"].to_numpy()
+            [texts[i] for i in tr],
+            train,
+            sample_weight=train["weight"].to_numpy(),
+            normalized=True,
         )
-        pred = fitted.predict_frame(frame["text"].iloc[te].tolist())
+        pred = fitted.predict_frame([texts[i] for i in te], normalized=True)
         pred.index = te
         parts.append(pred.assign(fold=fold))
         log.info("cv fold %d/%d done", fold + 1, folds)
@@ -162,7 +174,12 @@ def train_model(
     metrics: dict = {}
     if cv_folds and cv_folds >= 2:
         metrics["cv"], _ = cross_validate(model, frame, folds=cv_folds, seed=seed)
-    fitted = model.fit(frame["text"].tolist(), frame, sample_weight=frame["weight"].to_numpy())
+    fitted = model.fit(
+        normalize_texts(frame["text"]),
+        frame,
+        sample_weight=frame["weight"].to_numpy(),
+        normalized=True,
+    )
     files = [
         {"path": _display_path(p), "role": role, "sha256": file_sha256(p)}
         for role, paths in (("data", data), ("extra", extra))
