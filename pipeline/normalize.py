@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from pipeline import _rules
 from pipeline.emoji import replace_emoji
 from pipeline.finglish import is_finglish_words, latin_words, transliterate
-from pipeline.langid import LANGS, _detect_clean, _scores
+from pipeline.langid import _SQUEEZE, LANGS, _detect_clean, _scores
 from pipeline.pii import MASK_KINDS, _mask_folded, _resolve_kinds, mask_pii
 
 __all__ = [
@@ -187,7 +187,8 @@ def _run(text: str, lang: str, kinds: frozenset[str], finglish: bool, want_lang:
         raise ValueError(f"lang must be 'auto' or one of {LANGS}, got {lang!r}")
     s, counts = _prepare(text, kinds)
     view = _view(s)
-    detected = _detect_clean(view) if (lang == "auto" and want_lang) else lang
+    # Squeeze elongations first, as detect_language does: خيلييييي is the function word خيلي.
+    detected = _detect_clean(_SQUEEZE.sub(r"\1", view)) if (lang == "auto" and want_lang) else lang
     latin_script = False
     if finglish and _HAS_LATIN.search(view):
         words = latin_words(view)

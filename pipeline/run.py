@@ -134,7 +134,7 @@ def process_chunk(
     out["pii_masked"] = [sum(n.pii.values()) for n in normalized]
     out["text_norm"] = [n.text for n in normalized]
     out["display_text"] = [display_text(t, mask=mask) for t in records["text"].tolist()]
-    predictions = model.predict_frame(out["text_norm"].tolist())
+    predictions = model.predict_frame(out["text_norm"].tolist(), normalized=True)
     predictions.index = out.index
     out["is_complaint"] = predictions["is_complaint"].astype(bool)
     out["complaint_proba"] = predictions["complaint_proba"].astype(float)
