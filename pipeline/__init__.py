@@ -39,3 +39,10 @@ __all__ = sorted([*_EXPORTS, "normalize", "tokenize", "evaluate"])
 from pipeline.evaluate import evaluate  # noqa: E402
 from pipeline.normalize import normalize  # noqa: E402
 from pipeline.tokenize import tokenize  # noqa: E402
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    return getattr(import_module(module), name)
