@@ -80,7 +80,7 @@ class KeywordModel:
 
     words = ("دیر", "سرد", "بد", "متأخر", "سيء", "لم")
 
-    def predict_frame(self, texts):
+    def predict_frame(self, texts, *, normalized=False):
         hits = [any(w in t for w in self.words) for t in texts]
         return pd.DataFrame(
             {
