@@ -206,17 +206,22 @@ def _coerce(cls: type, data: dict[str, Any], where: str) -> Any:
     return replace(defaults, **kwargs)
 
 
+def read_toml(path: str | Path, what: str) -> dict:
+    """Parse a TOML file, raising :class:`ConfigError` that names ``what`` and the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read a TOML config file (or return the defaults when ``path`` is None)."""
     if path is None:
         return Config()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    data = read_toml(path, "config")
     config = _coerce(Config, data, "config")
     validate(config)
     return config

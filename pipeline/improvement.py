@@ -24,6 +24,24 @@ import pandas as pd
 
 WEIGHTS = {"volume": 0.4, "growth": 0.3, "impact": 0.3}
 GROWTH_CAP = 2.0
+IMPROVEMENT_COLUMNS = [
+    "theme",
+    "n",
+    "share",
+    "ratio",
+    "growth",
+    "p_value",
+    "new",
+    "impact",
+    "top_dim",
+    "top_value",
+    "top_excess_share",
+    "V",
+    "G",
+    "I",
+    "priority",
+    "rank",
+]
 
 _DIGITS = {
     "fa": str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫"),
@@ -128,26 +146,7 @@ def improvement_table(
     else:
         cur["impact"] = np.nan
     if cur.empty:
-        return pd.DataFrame(
-            columns=[
-                "theme",
-                "n",
-                "share",
-                "ratio",
-                "growth",
-                "p_value",
-                "new",
-                "impact",
-                "top_dim",
-                "top_value",
-                "top_excess_share",
-                "V",
-                "G",
-                "I",
-                "priority",
-                "rank",
-            ]
-        )
+        return pd.DataFrame(columns=IMPROVEMENT_COLUMNS)
     cur["growth"] = cur["ratio"] - 1
     cur["V"] = cur["n"] / cur["n"].max()
     cur["G"] = cur["growth"].fillna(0).clip(lower=0, upper=GROWTH_CAP) / GROWTH_CAP
@@ -171,25 +170,7 @@ def improvement_table(
         ["priority", "theme"], ascending=[False, True], kind="stable"
     )
     cur["rank"] = np.arange(1, len(cur) + 1)
-    cols = [
-        "theme",
-        "n",
-        "share",
-        "ratio",
-        "growth",
-        "p_value",
-        "new",
-        "impact",
-        "top_dim",
-        "top_value",
-        "top_excess_share",
-        "V",
-        "G",
-        "I",
-        "priority",
-        "rank",
-    ]
-    return cur[cols].reset_index(drop=True)
+    return cur[IMPROVEMENT_COLUMNS].reset_index(drop=True)
 
 
 def _top_segments(cur: pd.DataFrame, segments: pd.DataFrame | None) -> pd.DataFrame:

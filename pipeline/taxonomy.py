@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import DEFAULT_TAXONOMY, ConfigError
+from pipeline.config import DEFAULT_TAXONOMY, ConfigError, read_toml
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,4 @@ def parse_taxonomy(data: dict, where: str) -> Taxonomy:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read the taxonomy TOML (the shipped default when ``path`` is None)."""
     path = Path(path) if path is not None else DEFAULT_TAXONOMY
-    if not path.is_file():
-        raise ConfigError(f"taxonomy file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    return parse_taxonomy(data, str(path))
+    return parse_taxonomy(read_toml(path, "taxonomy"), str(path))
