@@ -168,29 +168,95 @@ def _compile_phrases(phrases_by_class: Sequence[Iterable[str]]) -> dict[str, lis
     return {first: sorted(entries) for first, entries in sorted(index.items())}
 
 
+_MEMO_SIZE = 200_000
+
+
+def _sublinear_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """What ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` does to raw counts."""
+    counts.sum_duplicates()
+    counts.data = np.log(counts.data) + 1
+    counts.data *= idf.astype(np.float32)[counts.indices]
+    return l2_normalize(counts, norm="l2", copy=False)
+
+
+class _PhraseMemo:
+    """Which tokens start a phrase of one index (through their first stem in the index).
+
+    Most tokens start no phrase and tokens repeat across a corpus, so each distinct token is
+    looked up once; a document whose token set misses every phrase start costs two set
+    operations. Bounded: cleared after ``_MEMO_SIZE`` distinct tokens.
+    """
+
+    def __init__(self, index: dict[str, list[tuple]]):
+        self.index = index
+        self.known: set[str] = set()
+        self.starts: dict[str, list[tuple]] = {}
+
+    def learn(self, tokens: set[str]) -> None:
+        new = tokens.difference(self.known)
+        if not new:
+            return
+        if len(self.known) + len(new) > _MEMO_SIZE:
+            self.known.clear()
+            self.starts.clear()
+        index = self.index
+        for tok in new:
+            for v in _variants(tok):
+                entries = index.get(v)
+                if entries is not None:
+                    self.starts[tok] = entries
+                    break
+        self.known.update(new)
+
+
 def _match_positions(
-    tokens: Sequence[str], index: dict[str, list[tuple]]
+    tokens: Sequence[str], index: dict[str, list[tuple]], memo: _PhraseMemo | None = None
 ) -> list[tuple[int, int, int]]:
     """(start, end, class) of every phrase occurrence; a token matches a phrase token when equal
-    or when one of its affix-stripped stems is (``کیفیتش`` → ``کیفیت``, ``والتوصيل`` → ``توصيل``)."""
+    or when one of its affix-stripped stems is (``کیفیتش`` → ``کیفیت``, ``والتوصيل`` → ``توصيل``).
+    ``memo`` is an optional cache for ``index`` (see :class:`_PhraseMemo`)."""
+    if memo is None:
+        memo = _PhraseMemo(index)
+    present = set(tokens)
+    memo.learn(present)
+    starts = memo.starts
+    if present.isdisjoint(starts):
+        return []
     hits: list[tuple[int, int, int]] = []
     n = len(tokens)
-    for i, tok in enumerate(tokens):
-        for v in _variants(tok):
-            entries = index.get(v)
-            if entries is None:
+    for i in [i for i, tok in enumerate(tokens) if tok in starts]:
+        for rest, k in starts[tokens[i]]:
+            end = i + 1 + len(rest)
+            if end > n:
                 continue
-            for rest, k in entries:
-                end = i + 1 + len(rest)
-                if end > n:
-                    continue
-                if all(
-                    tokens[i + 1 + j] == want or want in _variants(tokens[i + 1 + j])
-                    for j, want in enumerate(rest)
-                ):
-                    hits.append((i, end, k))
-            break
+            if all(
+                tokens[i + 1 + j] == want or want in _variants(tokens[i + 1 + j])
+                for j, want in enumerate(rest)
+            ):
+                hits.append((i, end, k))
     return hits
+
+
+class _TransientCache:
+    """Mixin: a per-instance dict that speeds up ``transform`` and is never pickled
+    (it is not part of the model; two fits must give byte-identical files)."""
+
+    _transient = ("_memo", "_char_cache")
+
+    def _cache(self, name: str = "_char_cache") -> dict:
+        return self.__dict__.setdefault(name, {})
+
+    def _phrase_memo(self) -> _PhraseMemo:
+        memo = self.__dict__.get("_memo")
+        if memo is None or memo.index is not self.index_:
+            memo = self.__dict__["_memo"] = _PhraseMemo(self.index_)
+        return memo
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in self._transient:
+            state.pop(name, None)
+        return state
 
 
 # ---------------------------------------------------------------------------
@@ -198,7 +264,7 @@ def _match_positions(
 # ---------------------------------------------------------------------------
 
 
-class SeedLexicon(BaseEstimator, TransformerMixin):
+class SeedLexicon(_TransientCache, BaseEstimator, TransformerMixin):
     """Count taxonomy seed-keyword matches per theme.
 
     Parameters
@@ -236,12 +302,11 @@ class SeedLexicon(BaseEstimator, TransformerMixin):
         """Per-theme seed-match counts, shape (n_docs, n_themes), float32."""
         check_is_fitted(self)
         rows, cols = [], []
+        index, memo = self.index_, self._phrase_memo()
         for r, tokens in enumerate(X):
-            seen = set()
-            for _, _, k in _match_positions(tokens, self.index_):
+            for _, _, k in _match_positions(tokens, index, memo):
                 rows.append(r)
                 cols.append(k)
-                seen.add(k)
         data = np.ones(len(rows), dtype=np.float32)
         M = sp.csr_matrix((data, (rows, cols)), shape=(len(X), len(self.themes_)), dtype=np.float32)
         M.sum_duplicates()
@@ -594,7 +659,7 @@ def _token_set(words: Iterable[str]) -> dict[str, None]:
     return dict.fromkeys(sorted({t for w in words for toks in _phrase_variants(w) for t in toks}))
 
 
-class PolarityFeatures(BaseEstimator, TransformerMixin):
+class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     """Negation- and contrast-aware lexicon polarity counts (log-scaled).
 
     Parameters
@@ -629,7 +694,7 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
         self.neg_gap_ = _token_set(_NEG_GAP)
         return self
 
-    def _row(self, tokens: Sequence[str]) -> list[float]:
+    def _row(self, tokens: Sequence[str], memo: _PhraseMemo | None = None) -> list[float]:
         f = [0.0] * len(POLARITY_FEATURES)
         last_contrast = -1
         for i, tok in enumerate(tokens):
@@ -641,7 +706,7 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
             elif tok == "EMONEG":
                 f[8] += 1
         n = len(tokens)
-        for start, end, k in _match_positions(tokens, self.index_):
+        for start, end, k in _match_positions(tokens, self.index_, memo):
             negated = (
                 (start > 0 and tokens[start - 1] in self.neg_before_)
                 or (end < n and tokens[end] in self.neg_after_)
@@ -663,7 +728,8 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Shape (n_docs, len(POLARITY_FEATURES)), float32, sign-preserving log1p scaling."""
         check_is_fitted(self)
-        F = np.asarray([self._row(tokens) for tokens in X], dtype=np.float32).reshape(
+        memo = self._phrase_memo()
+        F = np.asarray([self._row(tokens, memo) for tokens in X], dtype=np.float32).reshape(
             len(X), len(POLARITY_FEATURES)
         )
         F = np.sign(F) * np.log1p(np.abs(F)) * np.float32(self.scale)
@@ -678,7 +744,7 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
 # ---------------------------------------------------------------------------
 
 
-class FeedbackFeatures(BaseEstimator, TransformerMixin):
+class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     """Word TF-IDF + char_wb TF-IDF + seed-lexicon + polarity features on token lists.
 
     Parameters
@@ -768,7 +834,7 @@ class FeedbackFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
         check_is_fitted(self)
         X = list(X)
-        blocks = [self.word_.transform(X)]
+        blocks = [self._word_transform(X)]
         if self.char_ is not None:
             blocks.append(self._char_transform(X))
         blocks += self._lexicon_blocks(X)
@@ -778,7 +844,7 @@ class FeedbackFeatures(BaseEstimator, TransformerMixin):
         """``self.char_.transform(X)``, but n-grams are generated once per distinct token
         (tokens repeat, so this is several times faster on large batches)."""
         vocab = self.char_.vocabulary_
-        cache = self.__dict__.setdefault("_char_cache", {})
+        cache = self._cache("_char_cache")
         ngram_range = tuple(self.char_ngram_range)
         # documents x distinct tokens of this batch, then distinct tokens x char n-grams
         local: dict[str, int] = {}
@@ -807,15 +873,27 @@ class FeedbackFeatures(BaseEstimator, TransformerMixin):
         )
         T.sum_duplicates()
         counts = (D @ T).tocsr()
-        counts.sum_duplicates()
-        counts.data = np.log(counts.data) + 1  # sublinear_tf
-        counts.data *= self.char_.idf_.astype(np.float32)[counts.indices]
-        return l2_normalize(counts, norm="l2", copy=False)
+        return _sublinear_tfidf(counts, self.char_.idf_)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_char_cache", None)  # a transient speed-up, never part of the model
-        return state
+    def _word_transform(self, X: list[Sequence[str]]) -> sp.csr_matrix:
+        """``self.word_.transform(X)`` without sklearn's per-document Counter: n-gram ids are
+        looked up straight in the vocabulary and duplicates summed by scipy (same result)."""
+        get = self.word_.vocabulary_.get
+        lo, hi = self.word_ngram_range
+        indices: list[int] = []
+        indptr = [0]
+        for tokens in X:
+            if lo == 1:
+                indices.extend([i for i in map(get, tokens) if i is not None])
+            for n in range(max(lo, 2), hi + 1):
+                grams = map(" ".join, zip(*(tokens[k:] for k in range(n))))
+                indices.extend([i for i in map(get, grams) if i is not None])
+            indptr.append(len(indices))
+        counts = sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, indptr),
+            shape=(len(X), len(self.word_.vocabulary_)),
+        )
+        return _sublinear_tfidf(counts, self.word_.idf_)
 
     def seed_counts(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Raw per-theme seed-match counts (for weak supervision and the cold-start rule)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pipeline import _rules
 from pipeline.finglish import english_words, is_finglish_words, latin_words
@@ -113,10 +114,13 @@ _AR_ONLY = "ةأإؤٱ"
 _AL_PREFIXES = (" ال", " وال", " بال", " فال", " لل", " ٱل")
 
 
+@lru_cache(maxsize=8)
 def _scores(text: str) -> tuple[float, float, float]:
     """(Persian score, Arabic score, Arabic score without ة/أ/إ/ؤ/ٱ) of ``text``.
 
     ``text`` has been through the common character table (no diacritics or tatweel).
+    Cached for the last few texts: normalising one text asks for the language (on the
+    squeezed text) and then for the script family (usually the same string).
     """
     w = _WEIGHTS
     fa = w["fa_letter"] * (text.count("ی") + text.count("ک"))

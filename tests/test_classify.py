@@ -215,3 +215,27 @@ def test_pickle_round_trip_gives_identical_predictions(small):
     a, b = small.predict_frame(texts), again.predict_frame(texts)
     np.testing.assert_array_equal(a["complaint_proba"], b["complaint_proba"])
     assert a["themes"].tolist() == b["themes"].tolist()
+
+
+def test_fast_feature_paths_equal_sklearn_vectorisers(small):
+    """The word and char blocks skip sklearn's per-document work; the numbers must not change,
+    and the speed-up caches must not leak into the pickled model."""
+    from pipeline.features import analyze_texts
+
+    feats = small.features_
+    texts = [
+        "غذا خیلی سرد بود و پیک یک ساعت دیر رسید",
+        "الطلب وصل متأخر والأكل بارد",
+        "بد نبود ولی گرون بود گرون بود",
+        "",
+        "ممتاز",
+    ]
+    docs = analyze_texts(texts)
+    word = feats._word_transform(docs)
+    assert word.shape == (len(texts), len(feats.word_.vocabulary_))
+    assert abs(word - feats.word_.transform(docs)).max() < 1e-6
+    if feats.char_ is not None:
+        assert abs(feats._char_transform(docs) - feats.char_.transform(docs)).max() < 1e-6
+    feats.transform(docs)  # warms the caches
+    state = pickle.loads(pickle.dumps(feats)).__dict__
+    assert "_char_cache" not in state and "_memo" not in state.get("seeds_").__dict__
