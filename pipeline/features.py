@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache, partial
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,12 +37,19 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils.validation import check_is_fitted
 
+from pipeline.config import PROJECT_ROOT
+
+#: Hand-written polarity lexicons (``positive_<lang>.txt``, ``negative_<lang>.txt``).
+LEXICON_DIR = PROJECT_ROOT / "data" / "lexicons"
+
 __all__ = [
     "FeedbackFeatures",
     "PolarityFeatures",
     "SeedLexicon",
     "analyze_texts",
     "char_wb_ngrams",
+    "polarity_lexicons",
+    "read_lexicon",
     "word_ngrams",
 ]
 
@@ -659,6 +667,26 @@ def _token_set(words: Iterable[str]) -> dict[str, None]:
     return dict.fromkeys(sorted({t for w in words for toks in _phrase_variants(w) for t in toks}))
 
 
+def read_lexicon(path: Path) -> tuple[str, ...]:
+    """Phrases of a lexicon file: one a line, ``#`` comments and blank lines skipped."""
+    with open(path, encoding="utf-8") as fh:
+        lines = (line.strip() for line in fh)
+        return tuple(dict.fromkeys(t for t in lines if t and not t.startswith("#")))
+
+
+def polarity_lexicons(lexicon_dir: Path | None = LEXICON_DIR) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(positive, negative) phrases: the built-in lists plus ``positive_*.txt`` and
+    ``negative_*.txt`` in ``lexicon_dir`` (the project's hand-written Persian and Arabic
+    lexicons in ``data/lexicons``). ``None`` gives the built-in lists only."""
+    pos, neg = list(_POSITIVE), list(_NEGATIVE)
+    if lexicon_dir is not None and Path(lexicon_dir).is_dir():
+        for path in sorted(Path(lexicon_dir).glob("positive_*.txt")):
+            pos.extend(read_lexicon(path))
+        for path in sorted(Path(lexicon_dir).glob("negative_*.txt")):
+            neg.extend(read_lexicon(path))
+    return tuple(dict.fromkeys(pos)), tuple(dict.fromkeys(neg))
+
+
 class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     """Negation- and contrast-aware lexicon polarity counts (log-scaled).
 
@@ -666,6 +694,8 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     ----------
     scale : float
         Multiplies every feature (relative weight of this block against the TF-IDF blocks).
+    lexicon_files : bool
+        Add the hand-written lexicon files of ``data/lexicons`` to the built-in word lists.
 
     Attributes
     ----------
@@ -683,11 +713,13 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     True
     """
 
-    def __init__(self, *, scale: float = 1.0):
+    def __init__(self, *, scale: float = 1.0, lexicon_files: bool = True):
         self.scale = scale
+        self.lexicon_files = lexicon_files
 
     def fit(self, X=None, y=None):
-        self.index_ = _compile_phrases([_POSITIVE, _NEGATIVE])
+        pos, neg = polarity_lexicons(LEXICON_DIR if self.lexicon_files else None)
+        self.index_ = _compile_phrases([pos, neg])
         self.neg_after_ = _token_set(_NEG_AFTER)
         self.neg_before_ = _token_set(_NEG_BEFORE)
         self.contrast_ = _token_set(_CONTRAST)
@@ -760,6 +792,8 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         Scale of the dense lexicon blocks; 0 drops the block.
     use_char : bool
         Whether to include the char n-gram block.
+    lexicon_files : bool
+        Whether the polarity block adds the lexicon files of ``data/lexicons``.
 
     Attributes
     ----------
@@ -782,6 +816,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         seed_weight: float = 1.0,
         polarity_weight: float = 1.0,
         use_char: bool = True,
+        lexicon_files: bool = True,
     ):
         self.taxonomy = taxonomy
         self.word_ngram_range = word_ngram_range
@@ -792,6 +827,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         self.seed_weight = seed_weight
         self.polarity_weight = polarity_weight
         self.use_char = use_char
+        self.lexicon_files = lexicon_files
 
     def fit(self, X: Sequence[Sequence[str]], y=None):
         self.fit_transform(X)
@@ -820,7 +856,9 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
             blocks.append(self.char_.fit_transform(X))
             _sorted_vocabulary(self.char_)
         self.seeds_ = SeedLexicon(taxonomy=self.taxonomy).fit()
-        self.polarity_ = PolarityFeatures(scale=self.polarity_weight).fit()
+        self.polarity_ = PolarityFeatures(
+            scale=self.polarity_weight, lexicon_files=self.lexicon_files
+        ).fit()
         blocks += self._lexicon_blocks(X)
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
         self.n_features_out_ = out.shape[1]

@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 from pipeline.classify import FeedbackClassifier
 from pipeline.config import PROJECT_ROOT
 from pipeline.evaluate import score_predictions
+from pipeline.features import FeedbackFeatures
 from pipeline.labelled import read_many
 from pipeline.model_io import file_sha256, load_sidecar, save_model
 from pipeline.taxonomy import load_taxonomy
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Estimator settings of the shipped model (chosen by cross-validation on data/labelled).
 DEFAULT_PARAMS: dict = {"C_complaint": 16.0, "C_theme": 16.0}
+#: Feature settings of the shipped model (``FeedbackFeatures`` parameters; empty = its defaults).
+DEFAULT_FEATURES: dict = {}
 #: Sample weight of rows from ``--extra`` files (analyst labels on the company's own text).
 EXTRA_WEIGHT = 3.0
 
@@ -170,6 +173,8 @@ def train_model(
     frame = load_training_frame(data, extra, extra_weight=extra_weight)
     taxonomy = load_taxonomy(taxonomy_path).to_dict()
     settings = {**DEFAULT_PARAMS, **(params or {})}
+    if DEFAULT_FEATURES and "features" not in settings:
+        settings["features"] = FeedbackFeatures(**DEFAULT_FEATURES)
     model = FeedbackClassifier(taxonomy=taxonomy, random_state=seed, **settings)
     metrics: dict = {}
     if cv_folds and cv_folds >= 2:
