@@ -27,6 +27,7 @@ Tables
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -36,9 +37,14 @@ from typing import Self
 import duckdb
 import pandas as pd
 
-__all__ = ["SCHEMA_VERSION", "HistoryStore", "StoreError"]
+__all__ = ["MEMORY_LIMIT", "SCHEMA_VERSION", "HistoryStore", "StoreError"]
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
+#: DuckDB memory limit of a file store: bounds the commit of a large run (its Parquet rows are
+#: streamed into ``records``) and the report's queries; beyond it DuckDB evicts and spills.
+MEMORY_LIMIT = "1GB"
 
 _RECORD_COLUMNS = (
     "record_key, record_id, run_id, created_at, channel, product, region, score, score_kind, "
@@ -122,6 +128,19 @@ _COUNT_DELTAS = [
 ]
 
 
+def _sql_literal(text: str) -> str:
+    """``text`` as a single-quoted SQL string literal (for table-function arguments in views)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _reset(con, setting: str) -> None:
+    """Back to DuckDB's default for ``setting``; a failed transaction must ROLLBACK first."""
+    try:
+        con.execute(f"RESET {setting}")
+    except duckdb.Error:
+        pass
+
+
 class StoreError(RuntimeError):
     """The history store cannot be opened or is from an incompatible version."""
 
@@ -133,11 +152,17 @@ class HistoryStore:
     ----------
     path : path of the DuckDB file (created on first use), or ``":memory:"``.
     read_only : open without creating or changing anything (for ``--dry-run``).
+    memory_limit : DuckDB's memory limit for a file store (default :data:`MEMORY_LIMIT`);
+        past it DuckDB evicts cached blocks and spills joins and sorts to ``<path>.tmp``
+        instead of growing with the history. ``None`` keeps DuckDB's default (80% of RAM).
+        An in-memory store keeps DuckDB's default: its tables *are* its memory.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = MEMORY_LIMIT):
         self.path = str(path)
         self.read_only = read_only
+        self.memory_limit = memory_limit
+        self._limited = False
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- connection -----------------------------------------------------------------------
@@ -146,8 +171,12 @@ class HistoryStore:
         if self._con is None:
             if self.path != ":memory:" and not self.read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            config = {}
+            self._limited = bool(self.memory_limit) and self.path != ":memory:"
+            if self._limited:
+                config["memory_limit"] = self.memory_limit
             try:
-                self._con = duckdb.connect(self.path, read_only=self.read_only)
+                self._con = duckdb.connect(self.path, read_only=self.read_only, config=config)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open history store {self.path}: {exc}") from exc
             if not self.read_only:
@@ -274,36 +303,41 @@ class HistoryStore:
         ``before_commit(con)``, last, after every row is written (the orchestrator writes the
         report there, so it sees tonight's rows, and moves nothing into place before COMMIT).
         ``retention_before`` deletes per-record rows created before that day.
+
+        The run's rows are streamed from the Parquet file, never copied whole into memory. If
+        the transaction still exceeds the store's ``memory_limit`` (the primary-key index
+        grows with the history and cannot be evicted), it is rolled back and run once more
+        without the limit, with a warning: a large history costs a retry, not the night.
         """
+        args = (run, records_parquet, extra_writes, replace, retention_before, before_commit)
+        try:
+            return self._commit(*args)
+        except duckdb.OutOfMemoryException as exc:
+            if not self._limited:
+                raise
+            log.warning(
+                "history store %s: the commit needs more than memory_limit=%s (%s); retrying "
+                "without the limit (retention_days bounds the history)",
+                self.path, self.memory_limit, str(exc).splitlines()[0],
+            )
+            self.con.execute("RESET memory_limit")
+            self._limited = False
+            return self._commit(*args)
+        finally:
+            if self._con is not None:  # after a ROLLBACK: settings the merge changed
+                _reset(self._con, "preserve_insertion_order")
+
+    def _commit(self, run, records_parquet, extra_writes, replace, retention_before, before_commit) -> dict:
+        """The transaction of :meth:`commit_run`."""
         changed = {"inserted": 0, "replaced": 0, "retention_deleted": 0}
         run_id = run["run_id"]
         with self.transaction() as con:
             if extra_writes is not None:
                 extra_writes(con)
             if records_parquet is not None:
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT {_RECORD_COLUMNS} "
-                    f"FROM read_parquet({json.dumps(records_parquet)})"
+                changed["replaced"], changed["inserted"] = self._merge_records(
+                    con, records_parquet, run_id, replace=replace
                 )
-                if replace:
-                    con.execute(
-                        "CREATE OR REPLACE TEMP TABLE _replaced AS SELECT r.* FROM records r "
-                        "SEMI JOIN _incoming i USING (record_key)"
-                    )
-                    changed["replaced"] = con.execute("SELECT count(*) FROM _replaced").fetchall()[0][0]
-                    for stmt in _COUNT_DELTAS:
-                        con.execute(stmt.format(sign=-1, rel="_replaced"), [run_id])
-                    con.execute("DELETE FROM records WHERE record_key IN (SELECT record_key FROM _replaced)")
-                    con.execute("DROP TABLE _replaced")
-                else:
-                    con.execute(
-                        "DELETE FROM _incoming WHERE record_key IN (SELECT record_key FROM records)"
-                    )
-                changed["inserted"] = con.execute("SELECT count(*) FROM _incoming").fetchall()[0][0]
-                for stmt in _COUNT_DELTAS:
-                    con.execute(stmt.format(sign=1, rel="_incoming"), [run_id])
-                con.execute(f"INSERT INTO records SELECT {_RECORD_COLUMNS} FROM _incoming")
-                con.execute("DROP TABLE _incoming")
             if retention_before is not None:
                 changed["retention_deleted"] = con.execute(
                     "DELETE FROM records WHERE created_at < ?", [retention_before]
@@ -337,6 +371,45 @@ class HistoryStore:
             if before_commit is not None:
                 before_commit(con)
         return changed
+
+    @staticmethod
+    def _merge_records(con, records_parquet: str, run_id: str, *, replace: bool) -> tuple[int, int]:
+        """Move a run's Parquet rows into ``records`` and write their count deltas.
+
+        Nothing of the run is materialised: ``_incoming`` is a view, the Parquet rows whose key
+        is not stored yet (an anti-join against ``records``). Its deltas are written first,
+        then it is inserted, in the caller's transaction, so deltas and rows are the same set.
+        With ``replace`` the stored versions of the run's keys (``_replaced``, also a view) are
+        subtracted from the counts and deleted first, so every incoming row is then new.
+        Returns ``(replaced, inserted)``.
+        """
+        source = f"read_parquet({_sql_literal(records_parquet)})"
+        replaced = 0
+        if replace:
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW _replaced AS SELECT * FROM records "
+                f"SEMI JOIN (SELECT record_key FROM {source}) USING (record_key)"
+            )
+            for stmt in _COUNT_DELTAS:
+                con.execute(stmt.format(sign=-1, rel="_replaced"), [run_id])
+            con.execute("DROP VIEW _replaced")
+            replaced = con.execute(
+                f"DELETE FROM records WHERE record_key IN (SELECT record_key FROM {source})"
+            ).fetchall()[0][0]
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _incoming AS SELECT {_RECORD_COLUMNS} "
+            f"FROM {source} ANTI JOIN records USING (record_key)"
+        )
+        for stmt in _COUNT_DELTAS:
+            con.execute(stmt.format(sign=1, rel="_incoming"), [run_id])
+        # Row order in ``records`` carries no meaning (every reader orders by key or
+        # aggregates); not preserving it lets DuckDB stream the insert with less buffering.
+        # (A failed insert leaves the setting to commit_run to reset, after the ROLLBACK.)
+        con.execute("SET preserve_insertion_order = false")
+        inserted = con.execute("INSERT INTO records SELECT * FROM _incoming").fetchall()[0][0]
+        _reset(con, "preserve_insertion_order")
+        con.execute("DROP VIEW _incoming")
+        return replaced, inserted
 
     def record_failure(self, run: dict, error: str, exit_code: int) -> None:
         """Record a run that failed before committing (status ``failed``, no records).
