@@ -273,3 +273,41 @@ def test_unparsable_date_and_bad_score(tmp_path):
 def test_sql_password_is_redacted():
     assert redact_source("postgresql://u:s3cret@db:5432/x") == "postgresql://u:***@db:5432/x"
     assert redact_source("data/feed.csv") == "data/feed.csv"
+
+
+def test_validation_precedence_typed_values_and_keys_across_chunks(tmp_path):
+    """Each row gets the first reason that applies; only accepted rows claim a key or count a score.
+
+    JSON keeps value types, so ids, segments and scores arrive as str, int, float and bool:
+    equal in Python (1 == 1.0 == True) but not as text.
+    """
+    rows = [
+        {"id": 1, "text": "اول", "channel": 5, "rating": "۴"},  # id "1"
+        {"id": "1", "text": "دوم"},  # duplicate_id of row 1
+        {"id": 1.0, "text": "سوم"},  # "1" again
+        {"id": True, "text": "چهارم", "channel": 5.0, "rating": True},  # "True", "5.0", no score
+        {"id": "7", "text": "   ", "created_at": "not a date"},  # empty text wins over the date
+        {"id": "8", "text": "پنجم", "created_at": "not a date"},  # unparsable: "8" stays free
+        {"id": " 8 ", "text": "ششم", "created_at": "1403-05-08", "rating": "bad"},  # accepted as "8"
+        {"id": None, "text": "بدون شناسه"},  # keyed by the text hash
+        {"id": "", "text": "بدون  شناسه", "rating": "bad"},  # same hash: duplicate, score not counted
+        {"id": "9", "text": "x\x00\x00y", "created_at": "not a date"},  # binary wins over the date
+        {"id": "10", "text": 12, "channel": " web ", "rating": 3},  # a number as text
+    ]
+    path = tmp_path / "f.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    for chunk_size in (1000, 3, 1):  # the same answers whatever the chunking
+        records, quarantine, info = ingest(path, IngestConfig(chunk_size=chunk_size))
+        assert quarantine["row_number"].tolist() == [2, 3, 5, 6, 9, 10]
+        assert reasons(quarantine) == [
+            "duplicate_id", "duplicate_id", "empty_text", "unparsable_date", "duplicate_text", "binary_garbage"
+        ]  # fmt: skip
+        assert quarantine["record_id"].fillna("-").tolist() == ["1", "1", "7", "8", "-", "9"]
+        assert records["record_id"].tolist()[:4] == ["1", "True", "8", records["record_key"].iloc[3]]
+        assert records["record_key"].iloc[3].startswith("h:")
+        assert records["text"].tolist()[-1] == "12"
+        assert records["channel"].fillna("-").tolist() == ["5", "5.0", "-", "-", "web"]
+        assert records["score"].fillna(-1).tolist() == [4.0, -1, -1, -1, 3.0]  # "True" is no score
+        assert records["score_kind"].fillna("-").tolist() == ["rating", "-", "-", "-", "rating"]
+        assert records["created_at"].tolist()[2] == date(2024, 7, 29)
+        assert info.unparsable_scores == 2  # True and row 7's "bad"; row 9's is on a quarantined row
