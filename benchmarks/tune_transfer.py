@@ -38,7 +38,7 @@ LABELLED = ROOT / "data" / "labelled"
 #: name -> list of (label, classifier params, feature params, hand-written row weight)
 GRIDS: dict[str, list[tuple[str, dict, dict, float]]] = {
     "default": [("shipped settings", {}, {}, HAND_WEIGHT)],
-    "C": [(f"C={c}", {"C_complaint": c, "C_theme": c}, {}, HAND_WEIGHT) for c in (1.0, 4.0, 16.0)],
+    "C": [(f"C={c}", {"C_complaint": c, "C_theme": c}, {}, HAND_WEIGHT) for c in (4.0, 16.0, 64.0)],
     "char": [
         ("char 2-5", {}, {"use_char": True, "char_ngram_range": (2, 5)}, HAND_WEIGHT),
         ("char 3-5", {}, {"use_char": True, "char_ngram_range": (3, 5)}, HAND_WEIGHT),

@@ -377,15 +377,12 @@ _POSITIVE = (
     "قشنگ",
     "خوشگل",
     "راحت",
-    "دقیق",
-    "اصل",
     "سالم",
     "خوش طعم",
     "خوش‌طعم",
     "ترد",
     "نرم",
     "معرکه",
-    "بیست",
     "perfect",
     "good",
     "great",
@@ -417,11 +414,9 @@ _POSITIVE = (
     "ممتع",
     "يستاهل",
     "يستحق",
-    "تمام",
     "كويس",
     "كويسه",
     "زين",
-    "مرتب",
     "راضي",
     "راضيه",
     "مبدع",
@@ -438,7 +433,6 @@ _POSITIVE = (
     "اصلي",
     "فخم",
     "يجنن",
-    "بطل",
     "مضبوط",
 )
 _NEGATIVE = (
@@ -473,7 +467,6 @@ _NEGATIVE = (
     "نرسید",
     "ناقص",
     "اشتباه",
-    "خام",
     "سوخته",
     "فاسد",
     "تاخیر",
@@ -482,14 +475,12 @@ _NEGATIVE = (
     "حیف",
     "پشیمون",
     "پشیمان",
-    "شفته",
     "چرب",
     "کثیف",
     "افتضاحی",
     "اسفناک",
     "ناامید",
     "دلخور",
-    "گند",
     "بدمزه",
     "بد مزه",
     "افت",
@@ -503,10 +494,8 @@ _NEGATIVE = (
     "شکسته",
     "پاره",
     "تقلبی",
-    "کم",
     "کمه",
     "ریخته",
-    "له",
     "یخ",
     "هنگ",
     "ارور",
@@ -516,8 +505,6 @@ _NEGATIVE = (
     "خمیر",
     "لغو",
     "کنسل",
-    "گم",
-    "خسته",
     "اعصاب",
     "بدبختی",
     "فاجعه",
@@ -565,7 +552,6 @@ _NEGATIVE = (
     "تقليد",
     "سرقه",
     "اسوء",
-    "زباله",
     "فاشله",
     "مخيب",
     "خيبه",
@@ -608,6 +594,12 @@ _NEG_AFTER = (
     "نمیکنم",
     "نیستم",
     "نبودم",
+    "ندارم",
+    "نداشته",
+    "نداشتیم",
+    "نبودیم",
+    "نشدم",
+    "نشدیم",
 )
 #: Words that may sit between a predicate and its Persian negation: "بی مزه هم نمیشه".
 _NEG_GAP = ("هم", "اصلا", "زیاد", "خیلی", "چندان", "دیگه", "که")
@@ -629,7 +621,19 @@ _NEG_BEFORE = (
     "بدون",
     "مافي",
     "مابي",
+    "مافيه",
+    "عدم",
+    "ولا",
+    "ولم",
+    "وليس",
+    "وليست",
+    "ومو",
+    "ومش",
+    "بلا",
 )
+#: Words that may stand between a preceding negator and what it negates:
+#: "لا توجد مشاكل", "بدون اي مشكلة", "ليس فيه عيب".
+_NEG_BEFORE_GAP = ("اي", "أي", "توجد", "يوجد", "فيه", "فيها", "هناك", "ای", "هیچ")
 #: Contrast connectives: what follows usually carries the point of a mixed message.
 _CONTRAST = (
     "ولی",
@@ -659,6 +663,18 @@ POLARITY_FEATURES = (
     "emo_neg",
     "net",
 )
+
+
+def _outermost(hits: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Drop phrase hits that lie inside a longer hit: in ``ما يستاهل`` (negative) the
+    positive ``يستاهل`` is not a second, opposite signal."""
+    if len(hits) < 2:
+        return hits
+    return [
+        (s, e, k)
+        for s, e, k in hits
+        if not any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, _ in hits)
+    ]
 
 
 def _token_set(words: Iterable[str]) -> dict[str, None]:
@@ -701,7 +717,7 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     ----------
     index_ : dict
         Positive (class 0) and negative (class 1) phrases indexed by first token.
-    neg_after_, neg_before_, neg_gap_, contrast_ : dict of str to None
+    neg_after_, neg_before_, neg_gap_, neg_before_gap_, contrast_ : dict of str to None
         Normalised negator and connective tokens (ordered sets).
 
     Examples
@@ -724,6 +740,7 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         self.neg_before_ = _token_set(_NEG_BEFORE)
         self.contrast_ = _token_set(_CONTRAST)
         self.neg_gap_ = _token_set(_NEG_GAP)
+        self.neg_before_gap_ = _token_set(_NEG_BEFORE_GAP)
         return self
 
     def _row(self, tokens: Sequence[str], memo: _PhraseMemo | None = None) -> list[float]:
@@ -738,9 +755,15 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
             elif tok == "EMONEG":
                 f[8] += 1
         n = len(tokens)
-        for start, end, k in _match_positions(tokens, self.index_, memo):
+        before_gap = getattr(self, "neg_before_gap_", {})  # models fitted before it existed
+        for start, end, k in _outermost(_match_positions(tokens, self.index_, memo)):
             negated = (
                 (start > 0 and tokens[start - 1] in self.neg_before_)
+                or (
+                    start > 1
+                    and tokens[start - 1] in before_gap
+                    and tokens[start - 2] in self.neg_before_
+                )
                 or (end < n and tokens[end] in self.neg_after_)
                 or (
                     end + 1 < n
