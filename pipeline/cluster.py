@@ -49,7 +49,9 @@ Assignment at scale
     times the centroids (two matrix products), no per-record Python beyond tokenisation. The
     pass keeps only per-cluster term counts, TF-IDF sums, sizes, theme counts, 30 central
     candidates per cluster, and one int32 per record; a second pass writes ``cluster_id`` into
-    each part.
+    each part. The first pass runs where the parts are processed (the engine's workers, the
+    fitted model sent to each once, :func:`assign_part`); each part's sums come back sparse
+    and are added here in part order, which keeps every engine's result the same.
 
 Labels, stable ids, emerging issues
     :mod:`pipeline.cluster_labels` (c-TF-IDF keywords, verbatims) and
@@ -81,7 +83,8 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances_chunked, silhouette_score
+from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
 from pipeline.cluster_labels import (
@@ -107,9 +110,11 @@ __all__ = [
     "CLUSTER_COLUMNS",
     "PatternModel",
     "PatternResult",
+    "assign_part",
     "content_terms",
     "discover_patterns",
     "fit_sample",
+    "with_cluster_ids",
 ]
 
 NO_THEME = "(no theme)"
@@ -325,11 +330,14 @@ class PatternModel:
 
         k_max = min(cfg.max_k, len(z) // max(cfg.min_cluster_size, 1))
         probe = len(z[:_SILHOUETTE_POINTS])  # rows are in hash order: a fixed random subsample
+        distances: list[np.ndarray] = []  # of the probe rows, computed once for every candidate
 
         def score(labels: np.ndarray) -> float | None:
             if len(np.unique(labels[:probe])) < 2:
                 return None
-            return round(float(silhouette_score(z[:probe], labels[:probe])), 6)
+            if not distances:
+                distances.append(_silhouette_distances(z[:probe]))
+            return round(float(silhouette_score(distances[0], labels[:probe], metric="precomputed")), 6)
 
         scores: dict[str, float] = {}
         candidates: dict[str, np.ndarray] = {}
@@ -428,6 +436,16 @@ class PatternModel:
         return idx, sim
 
 
+def _silhouette_distances(z: np.ndarray) -> np.ndarray:
+    """The Euclidean distances ``silhouette_score(z, labels)`` computes, for ``metric="precomputed"``.
+
+    Computed chunk by chunk exactly as ``silhouette_score`` does (same chunks, zero diagonal),
+    so the scores are the same to the last bit; the k search then pays for them once per group
+    instead of once per candidate.
+    """
+    return np.vstack(list(pairwise_distances_chunked(check_array(z, accept_sparse=["csr"]))))
+
+
 def _centroids(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     k = int(labels.max()) + 1 if len(labels) else 0
     onehot = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(z)))
@@ -437,6 +455,90 @@ def _centroids(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 # -- the streaming pass -----------------------------------------------------------------------
+
+
+@dataclass
+class PartStats:
+    """One part's share of the streaming pass: small, whatever the part's size.
+
+    Computed where the part is (a worker, or this process) by :func:`assign_part`, and
+    merged in part order by :meth:`_Accumulator.merge`.
+    """
+
+    n_complaints: int
+    #: Provisional cluster index per row of the part (-1: not a complaint, or unclustered).
+    prov: np.ndarray
+    #: Per-cluster sums over the part's clustered rows (sparse, clusters x terms).
+    counts: sp.csr_matrix | None = None
+    tfidf_sums: sp.csr_matrix | None = None
+    sizes: np.ndarray | None = None
+    #: (cluster index, top theme) -> rows.
+    themes: dict = field(default_factory=dict)
+    #: The part's best :data:`_CANDIDATES` rows per cluster (see :func:`_top_candidates`).
+    candidates: pd.DataFrame | None = None
+
+
+def assign_part(part: Path | str | pd.DataFrame, model: PatternModel | None) -> PartStats:
+    """Assign the complaints of one part (a Parquet path, or a frame of its columns).
+
+    The task the engines run per part, with the fitted ``model`` sent to each worker once.
+    BLAS runs single-threaded, as in :func:`discover_patterns`, so the sums do not depend on
+    where this runs.
+    """
+    frame = part if isinstance(part, pd.DataFrame) else _read_part(Path(part))
+    with threadpool_limits(limits=1):
+        return _part_stats(frame, model)
+
+
+def _part_stats(frame: pd.DataFrame, model: PatternModel | None) -> PartStats:
+    prov = np.full(len(frame), -1, dtype=np.int32)
+    mask = frame["is_complaint"].fillna(False).to_numpy(dtype=bool)
+    stats = PartStats(int(mask.sum()), prov)
+    if model is None or not mask.any():
+        return stats
+    sub = frame.loc[mask]
+    codes, uniques = pd.factorize(sub["text_norm"].fillna("").astype(str), sort=False)
+    tokens = [content_terms(t) for t in uniques]
+    counts_u, tfidf_u = model.transform_counts([_ngrams(t) for t in tokens])
+    counts, tfidf = counts_u[codes], tfidf_u[codes]
+    idx, sim = model.assign(tfidf, model.route(_group_keys(sub)))
+    prov[mask] = idx
+    ok = np.flatnonzero(idx >= 0)
+    if not ok.size:
+        return stats
+    k = model.n_clusters_
+    onehot = sp.csr_matrix((np.ones(ok.size), (idx[ok], np.arange(ok.size))), shape=(k, ok.size))
+    stats.counts = (onehot @ counts[ok]).tocsr()
+    stats.tfidf_sums = (onehot @ tfidf[ok]).tocsr()
+    stats.sizes = np.bincount(idx[ok], minlength=k)
+    themes = sub["top_theme"].iloc[ok].fillna("").astype(str).to_numpy()
+    pairs = pd.Series(1, index=pd.MultiIndex.from_arrays([idx[ok], themes])).groupby(level=[0, 1]).sum()
+    stats.themes = {key: int(n) for key, n in pairs.items()}
+    n_terms = np.array([len(t) for t in tokens])[codes]
+    stats.candidates = _top_candidates(
+        pd.DataFrame(
+            {
+                "prov": idx[ok],
+                "similarity": sim[ok].astype(np.float64),
+                "record_key": sub["record_key"].iloc[ok].astype(str).to_numpy(),
+                "display_text": sub["display_text"].iloc[ok].fillna("").astype(str).to_numpy(),
+                "text_norm": sub["text_norm"].iloc[ok].fillna("").astype(str).to_numpy(),
+                "n_terms": n_terms[ok],
+            }
+        )
+    )
+    return stats
+
+
+def _top_candidates(cand: pd.DataFrame) -> pd.DataFrame:
+    """The best :data:`_CANDIDATES` rows per cluster: most similar first, then by key.
+
+    The sort is stable, so the top rows of concatenated frames are the top rows of their
+    tops: merging part by part keeps exactly what one pass over all rows would.
+    """
+    cand = cand.assign(_neg=-cand["similarity"].round(9))
+    cand = cand.sort_values(["prov", "_neg", "record_key"], kind="mergesort")
+    return cand.groupby("prov", sort=False).head(_CANDIDATES).drop(columns="_neg")
 
 
 @dataclass
@@ -459,60 +561,39 @@ class _Accumulator:
             self.sizes = np.zeros(k, dtype=np.int64)
 
     def add(self, frame: pd.DataFrame) -> np.ndarray:
-        """Assign one chunk; returns the provisional cluster index per row (-1 elsewhere)."""
-        prov = np.full(len(frame), -1, dtype=np.int32)
-        mask = frame["is_complaint"].fillna(False).to_numpy(dtype=bool)
-        self.n_complaints += int(mask.sum())
-        model = self.model
-        if model is None or not mask.any():
-            return prov
-        sub = frame.loc[mask]
-        codes, uniques = pd.factorize(sub["text_norm"].fillna("").astype(str), sort=False)
-        tokens = [content_terms(t) for t in uniques]
-        counts_u, tfidf_u = model.transform_counts([_ngrams(t) for t in tokens])
-        counts, tfidf = counts_u[codes], tfidf_u[codes]
-        idx, sim = model.assign(tfidf, model.route(_group_keys(sub)))
-        prov[mask] = idx
-        ok = np.flatnonzero(idx >= 0)
-        if not ok.size:
-            return prov
-        k = model.n_clusters_
-        onehot = sp.csr_matrix((np.ones(ok.size), (idx[ok], np.arange(ok.size))), shape=(k, ok.size))
-        self.counts += (onehot @ counts[ok]).toarray()
-        self.tfidf_sums += (onehot @ tfidf[ok]).toarray()
-        self.sizes += np.bincount(idx[ok], minlength=k)
-        themes = sub["top_theme"].iloc[ok].fillna("").astype(str).to_numpy()
-        pairs = pd.Series(1, index=pd.MultiIndex.from_arrays([idx[ok], themes])).groupby(level=[0, 1]).sum()
-        for key, n in pairs.items():
-            self.themes[key] = self.themes.get(key, 0) + int(n)
-        n_terms = np.array([len(t) for t in tokens])[codes]
-        cand = pd.DataFrame(
-            {
-                "prov": idx[ok],
-                "similarity": sim[ok].astype(np.float64),
-                "record_key": sub["record_key"].iloc[ok].astype(str).to_numpy(),
-                "display_text": sub["display_text"].iloc[ok].fillna("").astype(str).to_numpy(),
-                "text_norm": sub["text_norm"].iloc[ok].fillna("").astype(str).to_numpy(),
-                "n_terms": n_terms[ok],
-            }
-        )
-        if self.candidates is not None:
-            cand = pd.concat([self.candidates, cand], ignore_index=True)
-        cand["_neg"] = -cand["similarity"].round(9)
-        cand = cand.sort_values(["prov", "_neg", "record_key"], kind="mergesort")
-        self.candidates = cand.groupby("prov", sort=False).head(_CANDIDATES).drop(columns="_neg")
-        return prov
+        """Assign one chunk here; returns the provisional cluster index per row (-1 elsewhere)."""
+        return self.merge(_part_stats(frame, self.model))
+
+    def merge(self, stats: PartStats) -> np.ndarray:
+        """Add one part's statistics (parts in order); returns its provisional indices."""
+        self.n_complaints += stats.n_complaints
+        if stats.sizes is None:
+            return stats.prov
+        self.counts += stats.counts.toarray()
+        self.tfidf_sums += stats.tfidf_sums.toarray()
+        self.sizes += stats.sizes
+        for key, n in stats.themes.items():
+            self.themes[key] = self.themes.get(key, 0) + n
+        if self.candidates is None:
+            self.candidates = stats.candidates
+        else:
+            self.candidates = _top_candidates(pd.concat([self.candidates, stats.candidates], ignore_index=True))
+        return stats.prov
 
 
 def _read_part(part: Path) -> pd.DataFrame:
     return pq.read_table(part, columns=_READ_COLUMNS).to_pandas()
 
 
+def with_cluster_ids(table: pa.Table, ids: np.ndarray) -> pa.Table:
+    """``table`` with its ``cluster_id`` column replaced by ``ids``."""
+    i = table.schema.get_field_index("cluster_id")
+    return table.set_column(i, table.schema.field(i), pa.array(ids, type=pa.int32()))
+
+
 def _write_cluster_ids(part: Path, ids: np.ndarray) -> None:
     """Replace the ``cluster_id`` column of one Parquet part (atomically, via a temp file)."""
-    table = pq.read_table(part)
-    i = table.schema.get_field_index("cluster_id")
-    table = table.set_column(i, table.schema.field(i), pa.array(ids, type=pa.int32()))
+    table = with_cluster_ids(pq.read_table(part), ids)
     tmp = part.with_name(part.name + ".tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, part)
@@ -538,6 +619,8 @@ class PatternResult:
     dormant_ids: list[int] = field(default_factory=list)
     #: Tonight's own term-space signature per cluster id (before blending with stored ones).
     signatures: dict = field(default_factory=dict)
+    #: The ``cluster_id`` of every row, one int32 array per part, in part order.
+    part_ids: list[np.ndarray] = field(default_factory=list)
 
     def write(self, con) -> None:
         """Write the registry and per-run sizes; pass as ``extra_writes`` to ``commit_run``."""
@@ -706,19 +789,34 @@ def _warm_signatures(state: RegistryState) -> dict[str, list]:
 
 
 def discover_patterns(
-    parts: list[Path], sample: pd.DataFrame, config: ClusterConfig, store, run_id: str
+    parts: list[Path],
+    sample: pd.DataFrame,
+    config: ClusterConfig,
+    store,
+    run_id: str,
+    *,
+    engine=None,
+    write_ids: bool = True,
 ) -> PatternResult:
     """Cluster this run's complaints, write stable ``cluster_id`` into each part, return clusters.
 
     Parameters
     ----------
     parts : Parquet files with ``pipeline.run.RESULT_SCHEMA``; ``cluster_id`` is rewritten in
-        place, one part at a time.
+        place, one part at a time (unless ``write_ids`` is false).
     sample : bounded sample of this run's complaints (``record_key``, ``text_norm``, ``themes``
         and, when available, ``top_theme``); the model is fitted on it.
     config : clustering settings.
     store : the history store; only read here (earlier clusters, trailing window).
     run_id : this run's id, recorded as first/last seen in the registry.
+    engine : where the parts are assigned (:func:`assign_part`, part by part), a
+        :mod:`pipeline.engine` engine, or ``None`` for this process. The fitted model goes to
+        each worker once; what comes back per part is small (sums, sizes, candidates, one
+        int32 per record) and is merged here in part order, so every engine gives the same
+        clusters and ids.
+    write_ids : rewrite each part's ``cluster_id`` column; ``False`` leaves the parts as they
+        are for a caller that applies ``result.part_ids`` itself (the orchestrator does, as it
+        copies the parts into ``complaints.parquet``: one pass over the rows instead of two).
 
     Returns
     -------
@@ -727,10 +825,10 @@ def discover_patterns(
         ``extra_writes``. Nothing is written to the store before that.
     """
     with threadpool_limits(limits=1):  # see "Determinism" in the module docstring
-        return _discover(parts, sample, config, store, run_id)
+        return _discover(parts, sample, config, store, run_id, engine, write_ids)
 
 
-def _discover(parts, sample, config, store, run_id) -> PatternResult:
+def _discover(parts, sample, config, store, run_id, engine, write_ids) -> PatternResult:
     state = read_state(store.con, config.trailing_runs)
     fit = fit_sample(sample, config)
     model: PatternModel | None = None
@@ -741,14 +839,23 @@ def _discover(parts, sample, config, store, run_id) -> PatternResult:
             model = None
 
     acc = _Accumulator(model)
-    provisional = [acc.add(_read_part(part)) for part in parts]
+    if engine is None or model is None:
+        stats = (assign_part(part, model) for part in parts)
+    else:
+        from pipeline.engine import map_parts
+
+        stats = map_parts(engine, assign_part, parts, model, columns=_READ_COLUMNS)
+    provisional = [acc.merge(s) for s in stats]
     clusters, registry_rows, dormant_ids, id_map, signatures = _resolve(acc, state, config, run_id)
 
-    n_clustered = 0
-    for part, prov in zip(parts, provisional, strict=True):
-        ids = np.where(prov >= 0, id_map[np.maximum(prov, 0)] if len(id_map) else -1, -1)
-        n_clustered += int((ids >= 0).sum())
-        _write_cluster_ids(part, ids.astype(np.int32))
+    part_ids = [
+        np.where(prov >= 0, id_map[np.maximum(prov, 0)] if len(id_map) else -1, -1).astype(np.int32)
+        for prov in provisional
+    ]
+    n_clustered = sum(int((ids >= 0).sum()) for ids in part_ids)
+    if write_ids:
+        for part, ids in zip(parts, part_ids, strict=True):
+            _write_cluster_ids(part, ids)
 
     summary = {
         "n_complaints": acc.n_complaints,
@@ -761,4 +868,4 @@ def _discover(parts, sample, config, store, run_id) -> PatternResult:
         "silhouette_by_group": {key: g.silhouette for key, g in model.groups_.items()}
         if model is not None else {},
     }
-    return PatternResult(clusters, summary, run_id, registry_rows, dormant_ids, signatures)
+    return PatternResult(clusters, summary, run_id, registry_rows, dormant_ids, signatures, part_ids)

@@ -15,7 +15,10 @@ the ``i``-th chunk whichever engine ran it and the outputs do not depend on the 
   a shared file system); otherwise they send the part back and this process writes it.
 
 Nothing here decides *what* is computed: :func:`process_part` calls
-:func:`pipeline.run.process_chunk`, the same function the sequential path used.
+:func:`pipeline.run.process_chunk`, the same function the sequential path used. The same engine
+then assigns the parts to the night's clusters (:func:`map_parts` with
+:func:`pipeline.cluster.assign_part`, the fitted clustering sent to each worker once, like the
+model), so that pass too runs where the parts were made.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "PartOutcome",
     "PartSpec",
     "make_engine",
+    "map_parts",
     "part_name",
     "process_part",
     "process_parts",
@@ -123,28 +127,54 @@ def process_parts(
     *,
     run_id: str,
     parts_dir: Path,
+    engine: LocalEngine | DaskEngine | None = None,
 ) -> Iterator[PartOutcome]:
-    """Run :func:`process_part` over ``chunks`` on the configured engine, in chunk order.
+    """Run :func:`process_part` over ``chunks`` on ``engine`` (default: the configured one), in order.
 
     Parts land in ``parts_dir`` as ``part-00000.parquet``, ``part-00001.parquet``, ... An engine
     is started only when the first chunk arrives, so a dry run or an empty night starts none.
+    A given ``engine`` stays open for the caller's next stage; one made here is closed.
     """
-    with make_engine(config.run) as engine:
-        spec = PartSpec(
-            model=model,
-            run_id=run_id,
-            mask=frozenset(config.normalize.mask_pii),
-            lang=config.normalize.lang,
-            parts_dir=str(parts_dir),
-            sample_limit=config.cluster.fit_sample,
-            seed=config.cluster.seed,
-        )
-        jobs = ((i, chunk) for i, chunk in enumerate(chunks))
-        for outcome in engine.map(process_part, jobs, spec):
-            if outcome.parquet is not None:
-                (parts_dir / part_name(outcome.index)).write_bytes(outcome.parquet)
-                outcome.parquet = None
-            yield outcome
+    if engine is None:
+        with make_engine(config.run) as own:
+            yield from process_parts(chunks, model, config, run_id=run_id, parts_dir=parts_dir, engine=own)
+        return
+    spec = PartSpec(
+        model=model,
+        run_id=run_id,
+        mask=frozenset(config.normalize.mask_pii),
+        lang=config.normalize.lang,
+        parts_dir=str(parts_dir),
+        sample_limit=config.cluster.fit_sample,
+        seed=config.cluster.seed,
+    )
+    jobs = ((i, chunk) for i, chunk in enumerate(chunks))
+    for outcome in engine.map(process_part, jobs, spec):
+        if outcome.parquet is not None:
+            (parts_dir / part_name(outcome.index)).write_bytes(outcome.parquet)
+            outcome.parquet = None
+        yield outcome
+
+
+def map_parts(
+    engine: LocalEngine | DaskEngine, fn: Callable[[Any, Any], Any], parts: list[Path], shared: Any, *, columns: list[str]
+) -> Iterator:
+    """Yield ``fn(part, shared)`` for each Parquet part, in order, on ``engine``'s workers.
+
+    Workers open the parts themselves when they see the parts folder (always on the local
+    engine); otherwise this process reads each part's ``columns`` and sends the frame instead
+    (Dask workers on other machines). ``shared`` reaches each worker once.
+    """
+    if not parts:
+        return iter(())
+    if engine.can_write(Path(parts[0]).parent):
+        items: Iterable = (str(part) for part in parts)
+    else:
+        import pyarrow.parquet as pq
+
+        log.info("dask workers cannot see %s; parts are sent to them", Path(parts[0]).parent)
+        items = (pq.read_table(part, columns=columns).to_pandas() for part in parts)
+    return engine.map(fn, items, shared)
 
 
 def make_engine(config: RunConfig) -> LocalEngine | DaskEngine:

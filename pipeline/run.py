@@ -299,7 +299,7 @@ def _already_complete(run_id: str, done: dict, out_root: Path) -> RunResult:
 
 def _execute(ctx: _Context) -> RunResult:
     from pipeline.cluster import discover_patterns
-    from pipeline.engine import process_parts
+    from pipeline.engine import make_engine, process_parts
     from pipeline.model_io import load_model
     from pipeline.report import write_report
 
@@ -311,6 +311,9 @@ def _execute(ctx: _Context) -> RunResult:
     run_dir.mkdir()
     committed = False
     log.info("run %s: night %s, source %s", ctx.run_id, ctx.night, ctx.safe_source)
+    # One engine for the per-chunk work and the cluster assignment (it starts nothing until
+    # its first task); closed once the clusters are known.
+    engine = make_engine(config.run)
     try:
         model = load_model(config.run.model_dir)
         info = SourceInfo(source=ctx.safe_source, format="")
@@ -342,7 +345,8 @@ def _execute(ctx: _Context) -> RunResult:
                     yield fresh
 
         try:
-            for part in process_parts(fresh_chunks(), model, config, run_id=ctx.run_id, parts_dir=parts_dir):
+            chunks = fresh_chunks()
+            for part in process_parts(chunks, model, config, run_id=ctx.run_id, parts_dir=parts_dir, engine=engine):
                 counts["processed"] += part.n_records
                 if part.max_day is not None:
                     max_day = part.max_day if max_day is None or part.max_day > max_day else max_day
@@ -360,15 +364,16 @@ def _execute(ctx: _Context) -> RunResult:
             raise RunFailed(f"records do not balance, nothing committed: {counts}")
 
         parts = sorted(parts_dir.glob("part-*.parquet"))
-        clusters, extra_writes, cluster_summary = _empty_clusters(), None, {}
+        clusters, extra_writes, cluster_summary, cluster_ids = _empty_clusters(), None, {}, None
         if parts:
             sample = _cap_sample(pd.concat(sample_parts, ignore_index=True), config.cluster.fit_sample)
-            patterns = discover_patterns(parts, sample, config.cluster, store, ctx.run_id)
-            # PatternResult (clusters + registry writes) or, from older code, a bare DataFrame.
-            clusters = getattr(patterns, "clusters", patterns)
-            extra_writes = getattr(patterns, "write", None)
-            cluster_summary = getattr(patterns, "summary", {}) or {}
-        _write_complaints(parts, run_dir / "complaints.parquet")
+            patterns = discover_patterns(
+                parts, sample, config.cluster, store, ctx.run_id, engine=engine, write_ids=False
+            )
+            clusters, extra_writes = patterns.clusters, patterns.write
+            cluster_summary, cluster_ids = patterns.summary or {}, patterns.part_ids
+        engine.close()
+        _write_complaints(parts, run_dir / "complaints.parquet", cluster_ids)
 
         watermark_after = max(d for d in (watermark_before, max_day) if d is not None) if (
             watermark_before or max_day
@@ -435,6 +440,7 @@ def _execute(ctx: _Context) -> RunResult:
             _record_failure(ctx, exc)
         raise
     finally:
+        engine.close()
         if not committed:
             # Roll back: nothing of this run reached the store, so none of its files may stay.
             shutil.rmtree(staging, ignore_errors=True)
@@ -624,12 +630,20 @@ def _empty_clusters() -> pd.DataFrame:
     return pd.DataFrame(columns=["cluster_id", "size", "keywords", "dominant_theme"])
 
 
-def _write_complaints(parts: list[Path], target: Path) -> None:
-    """Concatenate the parts, in order, into one Parquet file (streamed, part by part)."""
+def _write_complaints(parts: list[Path], target: Path, cluster_ids: list[np.ndarray] | None = None) -> None:
+    """Concatenate the parts, in order, into one Parquet file (streamed, part by part).
+
+    ``cluster_ids``, one array per part, replaces the parts' ``cluster_id`` column on the way.
+    """
+    from pipeline.cluster import with_cluster_ids
+
     writer = pq.ParquetWriter(target, RESULT_SCHEMA)
     try:
-        for part in parts:
-            writer.write_table(pq.read_table(part).cast(RESULT_SCHEMA))
+        for i, part in enumerate(parts):
+            table = pq.read_table(part)
+            if cluster_ids is not None:
+                table = with_cluster_ids(table, cluster_ids[i])
+            writer.write_table(table.cast(RESULT_SCHEMA))
     finally:
         writer.close()
 

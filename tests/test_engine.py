@@ -71,8 +71,23 @@ def _run(sample_path: Path, tmp: Path, name: str, **run_options) -> tuple[pd.Dat
     assert result.out_dir is not None, result.messages
     frame = pd.read_parquet(result.out_dir / "complaints.parquet").drop(columns=["run_id"])
     frame = frame.sort_values("record_key").reset_index(drop=True)
-    summary = {k: result.summary[k] for k in ("records", "themes", "quarantine_reasons", "balanced")}
+    summary = {k: result.summary[k] for k in ("records", "themes", "quarantine_reasons", "balanced", "clusters")}
     return frame, summary
+
+
+@pytest.fixture
+def mapped(monkeypatch) -> list[tuple[str, str]]:
+    """(engine, task) of every ``engine.map`` call of a run (the tasks run in worker processes)."""
+    calls: list[tuple[str, str]] = []
+    for cls in (LocalEngine, DaskEngine):
+        original = cls.map
+
+        def record(self, fn, items, shared, _original=original):
+            calls.append((self.name, fn.__name__))
+            return _original(self, fn, items, shared)
+
+        monkeypatch.setattr(cls, "map", record)
+    return calls
 
 
 class KeywordModel:
@@ -123,11 +138,25 @@ def test_dask_workers_that_cannot_see_the_parts_folder_send_the_parts_back(sampl
     pd.testing.assert_frame_equal(inline_sample, remote_sample)
 
 
-def test_local_pool_and_dask_write_the_same_outputs_as_the_sequential_path(sample_path, tmp_path):
+def test_local_pool_and_dask_write_the_same_outputs_as_the_sequential_path(sample_path, tmp_path, mapped):
     frame, summary = _run(sample_path, tmp_path, "seq", engine="local", workers=1)
     assert summary["records"]["processed"] == len(frame) > 4 * CHUNK
+    assert summary["clusters"]["n_clustered"] > 0 and (frame["cluster_id"] >= 0).any()
     pool = _run(sample_path, tmp_path, "pool", engine="local", workers=2)
     dask = _run(sample_path, tmp_path, "dask", engine="dask", workers=2)
     for name, (other, other_summary) in {"pool": pool, "dask": dask}.items():
         pd.testing.assert_frame_equal(frame, other, obj=name)
         assert summary == other_summary, name
+    # Both stages ran on each engine: the chunks, then the cluster assignment of the parts.
+    tasks = ["process_part", "assign_part"]
+    assert mapped == [(engine, task) for engine in ("local", "local", "dask") for task in tasks]
+
+
+def test_dask_assigns_clusters_on_workers_that_cannot_see_the_parts(sample_path, tmp_path, monkeypatch, mapped):
+    frame, summary = _run(sample_path, tmp_path, "seq", engine="local", workers=1)
+    monkeypatch.setattr(DaskEngine, "can_write", lambda self, path: False)
+    remote, remote_summary = _run(sample_path, tmp_path, "remote", engine="dask", workers=2)
+    assert summary["clusters"]["n_clustered"] > 0
+    pd.testing.assert_frame_equal(frame, remote)
+    assert summary == remote_summary
+    assert ("dask", "assign_part") in mapped
