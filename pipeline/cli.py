@@ -293,7 +293,7 @@ def normalize(
 
 @app.command()
 def train(
-    data: Annotated[list[Path], typer.Option("--data", help="Labelled file(s); repeat the flag")],
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled file(s); repeat the flag; FILE@W weights its rows by W")],
     out: Annotated[Path, typer.Option("--out", help="Model directory to write")],
     extra: Annotated[list[Path] | None, typer.Option("--extra", help="Extra labelled file(s), e.g. an analyst's review export")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy TOML")] = None,

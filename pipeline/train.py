@@ -25,7 +25,7 @@ from pipeline.classify import FeedbackClassifier
 from pipeline.config import PROJECT_ROOT
 from pipeline.evaluate import score_predictions
 from pipeline.features import FeedbackFeatures
-from pipeline.labelled import read_many
+from pipeline.labelled import LabelledDataError, read_many
 from pipeline.model_io import file_sha256, load_sidecar, save_model
 from pipeline.taxonomy import load_taxonomy
 
@@ -35,6 +35,7 @@ __all__ = [
     "cross_validate",
     "data_hash",
     "load_training_frame",
+    "split_weight",
     "train_model",
 ]
 
@@ -62,12 +63,33 @@ def data_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def split_weight(spec: str | Path) -> tuple[Path, float]:
+    """``"FILE@W"`` → (FILE, W); a plain path has weight 1.
+
+    The shipped model weights the hand-written files above the phrase-bank files, because
+    they are closer to what customers really type (chosen by ``benchmarks/tune_transfer.py``).
+    """
+    text = str(spec)
+    path, sep, weight = text.rpartition("@")
+    if not sep:
+        return Path(text), 1.0
+    try:
+        value = float(weight)
+    except ValueError:
+        return Path(text), 1.0  # an '@' that is part of the file name
+    if not value > 0:
+        raise LabelledDataError(f"weight of {path} must be > 0, got {weight!r}")
+    return Path(path), value
+
+
 def load_training_frame(
-    data: Sequence[Path], extra: Sequence[Path] = (), *, extra_weight: float = EXTRA_WEIGHT
+    data: Sequence[Path | str], extra: Sequence[Path] = (), *, extra_weight: float = EXTRA_WEIGHT
 ) -> pd.DataFrame:
     """Labelled rows from ``data`` then ``extra`` (an extra row replaces a same-id data row),
-    with a ``weight`` column (1 for data, ``extra_weight`` for extra)."""
-    frames = [read_many(list(data)).assign(weight=1.0)]
+    with a ``weight`` column: a data file's own weight (``FILE@W``, default 1), and
+    ``extra_weight`` for extra rows."""
+    parts = [split_weight(spec) for spec in data]
+    frames = [read_many([path]).assign(weight=weight) for path, weight in parts]
     if extra:
         frames.append(read_many(list(extra)).assign(weight=float(extra_weight)))
     frame = pd.concat(frames, ignore_index=True)
@@ -155,7 +177,7 @@ def train_model(
 
     Parameters
     ----------
-    data : labelled files (JSONL or CSV contract)
+    data : labelled files (JSONL or CSV contract); ``FILE@W`` gives a file's rows weight W
     out_dir : model directory to write
     extra : further labelled files (e.g. an analyst's corrected review export); their rows
         replace same-id rows of ``data`` and get weight ``extra_weight``
@@ -168,7 +190,7 @@ def train_model(
     -------
     The sidecar dict written next to the model.
     """
-    data = [Path(p) for p in data]
+    weighted = [split_weight(p) for p in data]
     extra = [Path(p) for p in extra]
     frame = load_training_frame(data, extra, extra_weight=extra_weight)
     taxonomy = load_taxonomy(taxonomy_path).to_dict()
@@ -186,9 +208,11 @@ def train_model(
         normalized=True,
     )
     files = [
-        {"path": _display_path(p), "role": role, "sha256": file_sha256(p)}
-        for role, paths in (("data", data), ("extra", extra))
-        for p in paths
+        {"path": _display_path(p), "role": "data", "weight": w, "sha256": file_sha256(p)}
+        for p, w in weighted
+    ] + [
+        {"path": _display_path(p), "role": "extra", "weight": float(extra_weight), "sha256": file_sha256(p)}
+        for p in extra
     ]
     sidecar_extra = {
         "training": {
@@ -199,7 +223,7 @@ def train_model(
             "theme_counts": {
                 t: int(frame["themes"].map(lambda ts, t=t: t in ts).sum()) for t in fitted.themes_
             },
-            "extra_rows": int((frame["weight"] != 1.0).sum()),
+            "extra_rows": len(read_many(extra)) if extra else 0,
             "extra_weight": float(extra_weight),
             "seed": seed,
             "cv_folds": cv_folds,

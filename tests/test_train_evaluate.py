@@ -155,3 +155,22 @@ def test_shipped_model_on_real_food_reviews_does_not_regress():
     report = evaluate(load_model(), read_labelled(path))
     assert report["complaint_accuracy"] >= 0.75
     assert report["theme_micro_f1"] >= 0.58
+
+
+def test_file_weights_reach_the_training_rows_and_the_sidecar(tmp_path):
+    from pipeline.labelled import LabelledDataError
+    from pipeline.train import load_training_frame, split_weight
+
+    frame = tiny_frame()
+    a = write_jsonl(frame.assign(id=[f"a{i}" for i in range(len(frame))]), tmp_path / "a.jsonl")
+    b = write_jsonl(frame.assign(id=[f"b{i}" for i in range(len(frame))]), tmp_path / "b@home.jsonl")
+    assert split_weight(f"{a}@3") == (a, 3.0)
+    assert split_weight(b) == (b, 1.0)  # an '@' in the file name is not a weight
+    with pytest.raises(LabelledDataError, match="must be > 0"):
+        split_weight(f"{a}@0")
+    rows = load_training_frame([f"{a}@2.5", b])
+    assert rows.loc[rows["id"].str.startswith("a"), "weight"].eq(2.5).all()
+    assert rows.loc[rows["id"].str.startswith("b"), "weight"].eq(1.0).all()
+    sidecar = train_model([f"{a}@2.5", b], tmp_path / "model", cv_folds=0)
+    weights = {Path(f["path"]).name: f["weight"] for f in sidecar["training"]["files"]}
+    assert weights == {"a.jsonl": 2.5, "b@home.jsonl": 1.0}
