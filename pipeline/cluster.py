@@ -49,9 +49,9 @@ Assignment at scale
     times the centroids (two matrix products), no per-record Python beyond tokenisation. The
     pass keeps only per-cluster term counts, TF-IDF sums, sizes, theme counts, 30 central
     candidates per cluster, and one int32 per record; a second pass writes ``cluster_id`` into
-    each part. The first pass runs where the parts are processed (the engine's workers, the
-    fitted model sent to each once, :func:`assign_part`); each part's sums come back sparse
-    and are added here in part order, which keeps every engine's result the same.
+    each part. On the Dask engine the first pass runs on the workers (the fitted model sent to
+    each once, :func:`assign_part`); each part's sums come back sparse and are added here in
+    part order, which keeps every engine's result the same.
 
 Labels, stable ids, emerging issues
     :mod:`pipeline.cluster_labels` (c-TF-IDF keywords, verbatims) and
@@ -809,10 +809,11 @@ def discover_patterns(
     config : clustering settings.
     store : the history store; only read here (earlier clusters, trailing window).
     run_id : this run's id, recorded as first/last seen in the registry.
-    engine : where the parts are assigned (:func:`assign_part`, part by part), a
-        :mod:`pipeline.engine` engine, or ``None`` for this process. The fitted model goes to
-        each worker once; what comes back per part is small (sums, sizes, candidates, one
-        int32 per record) and is merged here in part order, so every engine gives the same
+    engine : where the parts are assigned (:func:`assign_part`, part by part): a
+        :mod:`pipeline.engine` engine (:func:`pipeline.engine.map_parts`: the Dask engine's
+        workers, the local engine's own process) or ``None`` for this process. The fitted model
+        goes to each worker once; what comes back per part is small (sums, sizes, candidates,
+        one int32 per record) and is merged here in part order, so every engine gives the same
         clusters and ids.
     write_ids : rewrite each part's ``cluster_id`` column; ``False`` leaves the parts as they
         are for a caller that applies ``result.part_ids`` itself (the orchestrator does, as it
