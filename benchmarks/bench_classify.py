@@ -38,6 +38,8 @@ class ClassifyMeasure:
     naive_s: float
     shipped_complaint_rate: float
     naive_complaint_rate: float
+    engine_s: float = float("nan")
+    engine_workers: int = 1
 
     @property
     def ratio(self) -> float:
@@ -46,6 +48,21 @@ class ClassifyMeasure:
     @property
     def model_only_ratio(self) -> float:
         return self.naive_s / self.model_only_s
+
+    @property
+    def engine_ratio(self) -> float:
+        return self.naive_s / self.engine_s
+
+
+ENGINE_CHUNK = 5_000
+
+
+def _process_part(records: pd.DataFrame, shared) -> int:
+    """``process_chunk`` on one part inside a local-engine worker (module level: picklable)."""
+    from pipeline.run import process_chunk
+
+    model, mask, lang = shared
+    return int(process_chunk(records, model, "bench", mask, lang)["is_complaint"].sum())
 
 
 def corpus(n: int = CORPUS_SIZE) -> pd.DataFrame:
@@ -130,6 +147,19 @@ def run(n: int = CORPUS_SIZE, *, model_dir: Path | None = None) -> ClassifyMeasu
     baseline = naive.predict(texts)
     naive_s = time.perf_counter() - start
 
+    # The same per-record work as a run does it: parts on every core of the local engine
+    # (pool start-up and shipping the model to each worker included in the time).
+    from pipeline.engine import LocalEngine
+
+    parts = [records.iloc[i : i + ENGINE_CHUNK] for i in range(0, len(records), ENGINE_CHUNK)]
+    start = time.perf_counter()
+    with LocalEngine() as engine:
+        workers = engine.n_workers()
+        engine_complaints = sum(engine.map(_process_part, parts, (model, mask, config.normalize.lang)))
+        engine_s = time.perf_counter() - start
+    if engine_complaints != int(shipped["is_complaint"].sum()):
+        raise RuntimeError("the local engine and process_chunk disagree")
+
     return ClassifyMeasure(
         docs=len(records),
         shipped_s=shipped_s,
@@ -137,6 +167,8 @@ def run(n: int = CORPUS_SIZE, *, model_dir: Path | None = None) -> ClassifyMeasu
         naive_s=naive_s,
         shipped_complaint_rate=float(shipped["is_complaint"].mean()),
         naive_complaint_rate=float(baseline["is_complaint"].mean()),
+        engine_s=engine_s,
+        engine_workers=workers,
     )
 
 
@@ -145,5 +177,6 @@ if __name__ == "__main__":
     print(
         f"{m.docs} docs: shipped {m.shipped_s:.2f} s ({m.docs / m.shipped_s:,.0f} docs/s), "
         f"model only {m.model_only_s:.2f} s, naive {m.naive_s:.2f} s ({m.docs / m.naive_s:,.0f} docs/s): "
-        f"{m.ratio:.1f}x ({m.model_only_ratio:.1f}x model only)"
+        f"{m.ratio:.1f}x ({m.model_only_ratio:.1f}x model only; {m.engine_ratio:.1f}x on "
+        f"{m.engine_workers} local-engine workers)"
     )

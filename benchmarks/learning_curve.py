@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 POOL = ROOT.parent / "shared" / "data" / "labelled" / "parsinlu_food_themes.jsonl"
 
 
-def training_files(model_dir: Path | None) -> list[Path]:
-    """The files the shipped model was trained on (from its sidecar)."""
+def training_files(model_dir: Path | None) -> list[str]:
+    """The files the shipped model was trained on, with their weights (``FILE@W``)."""
     files = load_sidecar(model_dir)["training"]["files"]
-    return [ROOT / f["path"] for f in files if f["role"] == "data"]
+    return [f"{ROOT / f['path']}@{f.get('weight', 1.0)}" for f in files if f["role"] == "data"]
 
 
 def curve(
