@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -37,14 +38,19 @@ from typing import Self
 import duckdb
 import pandas as pd
 
-__all__ = ["MEMORY_LIMIT", "SCHEMA_VERSION", "HistoryStore", "StoreError"]
+__all__ = ["MEMORY_LIMIT_MB", "SCHEMA_VERSION", "HistoryStore", "StoreError"]
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-#: DuckDB memory limit of a file store: bounds the commit of a large run (its Parquet rows are
-#: streamed into ``records``) and the report's queries; beyond it DuckDB evicts and spills.
-MEMORY_LIMIT = "1GB"
+#: DuckDB memory limit (MiB) of a file store, besides its primary-key index: bounds the commit
+#: of a large run (its Parquet rows are streamed into ``records``) and the report's queries;
+#: beyond it DuckDB evicts cached blocks and spills joins and sorts to ``<path>.tmp``.
+MEMORY_LIMIT_MB = 512
+#: Memory the ``records`` primary-key index needs per key: the index cannot be evicted and
+#: grows with the history (measured: ~100 B per key, e.g. 3M stored + 1M new fails at 488
+#: MiB), so each commit's limit is ``MEMORY_LIMIT_MB`` plus this much per stored and new key.
+_INDEX_BYTES_PER_KEY = 160
 
 _RECORD_COLUMNS = (
     "record_key, record_id, run_id, created_at, channel, product, region, score, score_kind, "
@@ -152,16 +158,18 @@ class HistoryStore:
     ----------
     path : path of the DuckDB file (created on first use), or ``":memory:"``.
     read_only : open without creating or changing anything (for ``--dry-run``).
-    memory_limit : DuckDB's memory limit for a file store (default :data:`MEMORY_LIMIT`);
-        past it DuckDB evicts cached blocks and spills joins and sorts to ``<path>.tmp``
-        instead of growing with the history. ``None`` keeps DuckDB's default (80% of RAM).
-        An in-memory store keeps DuckDB's default: its tables *are* its memory.
+    memory_limit_mb : DuckDB's memory limit in MiB for a file store (default
+        :data:`MEMORY_LIMIT_MB`), raised at each commit by what the primary-key index needs;
+        ``None`` keeps DuckDB's default (80% of RAM). An in-memory store keeps DuckDB's
+        default: its tables *are* its memory.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = MEMORY_LIMIT):
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, memory_limit_mb: int | None = MEMORY_LIMIT_MB
+    ):
         self.path = str(path)
         self.read_only = read_only
-        self.memory_limit = memory_limit
+        self.memory_limit_mb = memory_limit_mb
         self._limited = False
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -172,9 +180,9 @@ class HistoryStore:
             if self.path != ":memory:" and not self.read_only:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             config = {}
-            self._limited = bool(self.memory_limit) and self.path != ":memory:"
+            self._limited = bool(self.memory_limit_mb) and self.path != ":memory:"
             if self._limited:
-                config["memory_limit"] = self.memory_limit
+                config["memory_limit"] = f"{self.memory_limit_mb}MiB"
             try:
                 self._con = duckdb.connect(self.path, read_only=self.read_only, config=config)
             except duckdb.Error as exc:
@@ -304,10 +312,10 @@ class HistoryStore:
         report there, so it sees tonight's rows, and moves nothing into place before COMMIT).
         ``retention_before`` deletes per-record rows created before that day.
 
-        The run's rows are streamed from the Parquet file, never copied whole into memory. If
-        the transaction still exceeds the store's ``memory_limit`` (the primary-key index
-        grows with the history and cannot be evicted), it is rolled back and run once more
-        without the limit, with a warning: a large history costs a retry, not the night.
+        The run's rows are streamed from the Parquet file, never copied whole into memory,
+        under the store's memory limit plus what the primary-key index of the stored and new
+        keys needs. If the transaction still runs out of memory, it is rolled back and run once
+        more without the limit, with a warning: that costs a retry, not the night.
         """
         args = (run, records_parquet, extra_writes, replace, retention_before, before_commit)
         try:
@@ -316,9 +324,8 @@ class HistoryStore:
             if not self._limited:
                 raise
             log.warning(
-                "history store %s: the commit needs more than memory_limit=%s (%s); retrying "
-                "without the limit (retention_days bounds the history)",
-                self.path, self.memory_limit, str(exc).splitlines()[0],
+                "history store %s: the commit ran out of DuckDB's memory limit (%s); retrying "
+                "without the limit", self.path, str(exc).splitlines()[0],
             )
             self.con.execute("RESET memory_limit")
             self._limited = False
@@ -332,6 +339,8 @@ class HistoryStore:
         changed = {"inserted": 0, "replaced": 0, "retention_deleted": 0}
         run_id = run["run_id"]
         with self.transaction() as con:
+            if self._limited:
+                self._fit_limit(con, records_parquet)
             if extra_writes is not None:
                 extra_writes(con)
             if records_parquet is not None:
@@ -371,6 +380,14 @@ class HistoryStore:
             if before_commit is not None:
                 before_commit(con)
         return changed
+
+    def _fit_limit(self, con, records_parquet: str | None) -> None:
+        """Set the memory limit for this commit: the base limit plus the key index's share."""
+        keys = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+        if records_parquet is not None:  # from the Parquet footers, not the rows
+            keys += con.execute(f"SELECT count(*) FROM read_parquet({_sql_literal(records_parquet)})").fetchall()[0][0]
+        mib = self.memory_limit_mb + math.ceil(keys * _INDEX_BYTES_PER_KEY / 2**20)
+        con.execute(f"SET memory_limit = '{mib}MiB'")
 
     @staticmethod
     def _merge_records(con, records_parquet: str, run_id: str, *, replace: bool) -> tuple[int, int]:

@@ -189,10 +189,16 @@ def test_paths_with_quotes_and_globs(store, tmp_path):
 
 
 def test_memory_limit_applies_to_file_stores_only(tmp_path):
-    with HistoryStore(tmp_path / "a.duckdb", memory_limit="256MB") as s:
+    with HistoryStore(tmp_path / "a.duckdb", memory_limit_mb=256) as s:
         limit = s.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        assert limit.endswith(("MiB", "MB")) and float(limit.split()[0]) < 300
-    with HistoryStore(":memory:", memory_limit="256MB") as s:
+        assert limit == "256.0 MiB"
+        # A commit adds the key index's share: 160 B per stored and incoming key, rounded up.
+        s.commit_run(run_row("r1", 60), write(records(range(60), "r1"), tmp_path / "r1.parquet"))
+        more = write(records(range(60, 7000), "r2"), tmp_path / "r2.parquet")
+        s.commit_run(run_row("r2", 6940), more)
+        limit = s.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert limit == "258.0 MiB"  # 256 + ceil(7000 * 160 / 2**20)
+    with HistoryStore(":memory:", memory_limit_mb=256) as s:
         limit = s.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         assert "GiB" in limit or float(limit.split()[0]) > 300
 
@@ -219,7 +225,7 @@ def test_out_of_memory_retries_once_without_the_limit(store, tmp_path, monkeypat
     assert "retrying without the limit" in caplog.text
     assert daily(store) == recounted(store)  # the first try's partial write was rolled back
     # Without a limit there is nothing to relax: the error propagates.
-    with HistoryStore(tmp_path / "b.duckdb", memory_limit=None) as unlimited:
+    with HistoryStore(tmp_path / "b.duckdb", memory_limit_mb=None) as unlimited:
         calls.clear()
         with pytest.raises(duckdb.OutOfMemoryException):
             unlimited.commit_run(run_row("r1", 30), first)
