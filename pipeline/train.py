@@ -87,11 +87,11 @@ def load_training_frame(
 ) -> pd.DataFrame:
     """Labelled rows from ``data`` then ``extra`` (an extra row replaces a same-id data row),
     with a ``weight`` column: a data file's own weight (``FILE@W``, default 1), and
-    ``extra_weight`` for extra rows."""
+    ``extra_weight`` for extra rows; ``is_extra`` marks the rows that came from ``extra``."""
     parts = [split_weight(spec) for spec in data]
-    frames = [read_many([path]).assign(weight=weight) for path, weight in parts]
+    frames = [read_many([path]).assign(weight=weight, is_extra=False) for path, weight in parts]
     if extra:
-        frames.append(read_many(list(extra)).assign(weight=float(extra_weight)))
+        frames.append(read_many(list(extra)).assign(weight=float(extra_weight), is_extra=True))
     frame = pd.concat(frames, ignore_index=True)
     return frame.drop_duplicates("id", keep="last").reset_index(drop=True)
 
@@ -223,7 +223,7 @@ def train_model(
             "theme_counts": {
                 t: int(frame["themes"].map(lambda ts, t=t: t in ts).sum()) for t in fitted.themes_
             },
-            "extra_rows": len(read_many(extra)) if extra else 0,
+            "extra_rows": int(frame["is_extra"].sum()),
             "extra_weight": float(extra_weight),
             "seed": seed,
             "cv_folds": cv_folds,
