@@ -212,9 +212,27 @@ class _PhraseMemo:
             for v in _variants(tok):
                 entries = index.get(v)
                 if entries is not None:
-                    self.starts[tok] = entries
+                    self.starts[tok] = _split_entries(entries)
                     break
         self.known.update(new)
+
+
+def _split_entries(entries: list[tuple]) -> tuple[tuple[int, ...], dict[str, list[tuple]]]:
+    """A start token's phrases as (classes of its one-token phrases, longer phrases by their
+    second token): a common first word («خیلی», «ما») starts hundreds of phrases, and the next
+    token's forms pick the few that can match instead of trying them all."""
+    singles = tuple(k for rest, k in entries if not rest)
+    by_second: dict[str, list[tuple]] = {}
+    for rest, k in entries:
+        if rest:
+            by_second.setdefault(rest[0], []).append((rest, k))
+    return singles, by_second
+
+
+@lru_cache(maxsize=1 << 18)
+def _forms(token: str) -> tuple[str, ...]:
+    """Distinct forms a phrase token may take to match ``token`` (itself and its stems)."""
+    return tuple(dict.fromkeys(_variants(token)))
 
 
 def _match_positions(
@@ -233,15 +251,18 @@ def _match_positions(
     hits: list[tuple[int, int, int]] = []
     n = len(tokens)
     for i in [i for i, tok in enumerate(tokens) if tok in starts]:
-        for rest, k in starts[tokens[i]]:
-            end = i + 1 + len(rest)
-            if end > n:
-                continue
-            if all(
-                tokens[i + 1 + j] == want or want in _variants(tokens[i + 1 + j])
-                for j, want in enumerate(rest)
-            ):
-                hits.append((i, end, k))
+        singles, by_second = starts[tokens[i]]
+        for k in singles:
+            hits.append((i, i + 1, k))
+        if not by_second or i + 1 >= n:
+            continue
+        for form in _forms(tokens[i + 1]):
+            for rest, k in by_second.get(form, ()):
+                end = i + 1 + len(rest)
+                if end > n:
+                    continue
+                if all(want in _forms(tokens[i + 1 + j]) for j, want in enumerate(rest) if j):
+                    hits.append((i, end, k))
     return hits
 
 

@@ -188,6 +188,8 @@ def _zero_counts(kinds: frozenset[str]) -> dict[str, int]:
 
 #: Without a digit, an @ or a dot before a letter nothing can match.
 _ANY_PII = re.compile(r"[0-9@]|\.[a-z]", re.IGNORECASE)
+#: The same gate before digit folding, so most texts skip the fold altogether.
+_ANY_PII_RAW = re.compile(r"[0-9@\u0660-\u0669\u06f0-\u06f9]|\.[a-z]", re.IGNORECASE)
 
 
 def _find(folded: str, kinds: frozenset[str]) -> list[tuple[int, int, str]]:
@@ -294,5 +296,7 @@ def mask_pii(text: str, kinds: frozenset[str] | None = None) -> tuple[str, dict[
 'national_id': 0, 'phone': 1, 'order_id': 0, 'number': 0})
     """
     kinds_ = _resolve_kinds(kinds)
+    if not kinds_ or not _ANY_PII_RAW.search(text):
+        return text, _zero_counts(kinds_).copy()
     folded = text.translate(_DIGIT_FOLD)
     return _mask_folded(folded, kinds_, original=text if folded != text else None)
