@@ -239,3 +239,41 @@ def test_fast_feature_paths_equal_sklearn_vectorisers(small):
     feats.transform(docs)  # warms the caches
     state = pickle.loads(pickle.dumps(feats)).__dict__
     assert "_char_cache" not in state and "_memo" not in state.get("seeds_").__dict__
+
+
+def _brute_force_matches(tokens, index):
+    """Every (start, end, class) a phrase of ``index`` covers, trying every phrase everywhere."""
+    from pipeline.features import _variants
+
+    hits = []
+    for i, tok in enumerate(tokens):
+        first = next((v for v in _variants(tok) if v in index), None)
+        if first is None:
+            continue
+        for rest, k in index[first]:
+            end = i + 1 + len(rest)
+            if end <= len(tokens) and all(
+                want in _variants(tokens[i + 1 + j]) for j, want in enumerate(rest)
+            ):
+                hits.append((i, end, k))
+    return sorted(hits)
+
+
+def test_indexed_phrase_matching_equals_brute_force():
+    """The lexicon blocks look up a start word's longer phrases by the next token's forms; they
+    must find exactly the phrases that trying every phrase at every position finds."""
+    from pipeline.features import PolarityFeatures, _match_positions, _PhraseMemo, analyze_texts
+
+    index = PolarityFeatures().fit().index_
+    multi = [(first, rest) for first, entries in index.items() for rest, _k in entries if len(rest) >= 2]
+    assert multi, "the lexicons have phrases of three or more tokens"
+    texts = [
+        "غذا خیلی بد نبود ولی خیلی دیر رسید و اصلا ارزش نداشت",
+        "ما يستاهل السعر والتوصيل كان سيء جدا بس المنتج ممتاز",
+        "کیفیتش عالی بود، قیمتش هم مناسب. بسته بندیش افتضاح بود",
+        "لا توجد مشاكل في التوصيل ولكن الجودة ليست جيدة",
+        "",
+    ] + [" ".join((first, *rest)) for first, rest in multi[:300]]
+    memo = _PhraseMemo(index)
+    for tokens in analyze_texts(texts):
+        assert sorted(_match_positions(tokens, index, memo)) == _brute_force_matches(tokens, index)
