@@ -112,6 +112,7 @@ __all__ = [
     "PatternResult",
     "assign_part",
     "content_terms",
+    "terms_column",
     "discover_patterns",
     "fit_sample",
     "with_cluster_ids",
@@ -124,7 +125,7 @@ MIN_COMPLAINTS = 10
 _GROUP_FLOOR = 500
 _SILHOUETTE_POINTS = 3000
 _CANDIDATES = 30
-_READ_COLUMNS = ["record_key", "is_complaint", "top_theme", "text_norm", "display_text"]
+_READ_COLUMNS = ["record_key", "is_complaint", "top_theme", "text_norm", "display_text", "cluster_terms"]
 
 CLUSTER_COLUMNS = [
     "cluster_id", "label", "keywords", "size", "share", "dominant_theme", "examples",
@@ -151,6 +152,21 @@ def content_terms(text: str) -> list[str]:
     if not isinstance(text, str) or not text:
         return []
     return [t for t in content_tokens(text) if _keep(t)]
+
+
+def terms_column(frame: pd.DataFrame) -> list[str | None]:
+    """:func:`content_terms` of each complaint's ``text_norm``, space-joined (``None`` for
+    other rows). The engines compute it with the chunk, on their workers, and write it into
+    the Parquet part, so assigning the parts to clusters later need not tokenise again."""
+    out: list[str | None] = [None] * len(frame)
+    mask = frame["is_complaint"].fillna(False).to_numpy(dtype=bool)
+    if not mask.any():
+        return out
+    codes, uniques = pd.factorize(frame.loc[mask, "text_norm"].fillna("").astype(str), sort=False)
+    joined = [" ".join(content_terms(t)) for t in uniques]
+    for row, code in zip(np.flatnonzero(mask), codes, strict=True):
+        out[row] = joined[code]
+    return out
 
 
 def _ngrams(tokens: list[str]) -> list[str]:
@@ -497,8 +513,12 @@ def _part_stats(frame: pd.DataFrame, model: PatternModel | None) -> PartStats:
     if model is None or not mask.any():
         return stats
     sub = frame.loc[mask]
-    codes, uniques = pd.factorize(sub["text_norm"].fillna("").astype(str), sort=False)
-    tokens = [content_terms(t) for t in uniques]
+    if "cluster_terms" in sub.columns:  # tokenised by the engine (see terms_column)
+        codes, uniques = pd.factorize(sub["cluster_terms"].fillna("").astype(str), sort=False)
+        tokens = [t.split(" ") if t else [] for t in uniques]
+    else:
+        codes, uniques = pd.factorize(sub["text_norm"].fillna("").astype(str), sort=False)
+        tokens = [content_terms(t) for t in uniques]
     counts_u, tfidf_u = model.transform_counts([_ngrams(t) for t in tokens])
     counts, tfidf = counts_u[codes], tfidf_u[codes]
     idx, sim = model.assign(tfidf, model.route(_group_keys(sub)))
@@ -582,7 +602,8 @@ class _Accumulator:
 
 
 def _read_part(part: Path) -> pd.DataFrame:
-    return pq.read_table(part, columns=_READ_COLUMNS).to_pandas()
+    names = set(pq.read_schema(part).names)
+    return pq.read_table(part, columns=[c for c in _READ_COLUMNS if c in names]).to_pandas()
 
 
 def with_cluster_ids(table: pa.Table, ids: np.ndarray) -> pa.Table:

@@ -96,7 +96,8 @@ def process_part(job: tuple[int, pd.DataFrame], spec: PartSpec) -> PartOutcome:
     """Normalise and classify one chunk, write it as a Parquet part, return its summary."""
     import pyarrow.parquet as pq
 
-    from pipeline.run import _sample_complaints, _to_table, process_chunk
+    from pipeline.cluster import terms_column
+    from pipeline.run import PART_SCHEMA, _sample_complaints, _to_table, process_chunk
 
     index, records = job
     step = max(1, spec.batch_rows)
@@ -108,7 +109,8 @@ def process_part(job: tuple[int, pd.DataFrame], spec: PartSpec) -> PartOutcome:
     del batches
     days = pd.to_datetime(result["created_at"]).dropna()
     max_day = days.max().date() if len(days) else None
-    table = _to_table(result)
+    result["cluster_terms"] = terms_column(result)
+    table = _to_table(result, PART_SCHEMA)
     payload = None
     if spec.parts_dir is not None:
         pq.write_table(table, Path(spec.parts_dir) / part_name(index))
@@ -181,6 +183,8 @@ def map_parts(
         import pyarrow.parquet as pq
 
         log.info("dask workers cannot see %s; parts are sent to them", Path(parts[0]).parent)
+        present = set(pq.read_schema(parts[0]).names)
+        columns = [c for c in columns if c in present]
         items = (pq.read_table(part, columns=columns).to_pandas() for part in parts)
     return engine.map(fn, items, shared)
 

@@ -82,6 +82,9 @@ RESULT_SCHEMA = pa.schema(
         ("display_text", pa.string()),
     ]
 )
+#: A Parquet part in the staging folder: the result columns plus each complaint's cluster terms
+#: (:func:`pipeline.cluster.terms_column`), dropped when the parts become ``complaints.parquet``.
+PART_SCHEMA = RESULT_SCHEMA.append(pa.field("cluster_terms", pa.string()))
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("row_number", pa.int64()),
@@ -145,11 +148,11 @@ def process_chunk(
     return out
 
 
-def _to_table(frame: pd.DataFrame) -> pa.Table:
+def _to_table(frame: pd.DataFrame, schema: pa.Schema = RESULT_SCHEMA) -> pa.Table:
     frame = frame.copy()
     frame["created_at"] = pd.to_datetime(frame["created_at"]).dt.date
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
-    return pa.Table.from_pandas(frame[RESULT_SCHEMA.names], schema=RESULT_SCHEMA, preserve_index=False)
+    return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
 
 def lock_path(config: Config, out_root: Path) -> Path:
@@ -640,7 +643,7 @@ def _write_complaints(parts: list[Path], target: Path, cluster_ids: list[np.ndar
     writer = pq.ParquetWriter(target, RESULT_SCHEMA)
     try:
         for i, part in enumerate(parts):
-            table = pq.read_table(part)
+            table = pq.read_table(part, columns=RESULT_SCHEMA.names)
             if cluster_ids is not None:
                 table = with_cluster_ids(table, cluster_ids[i])
             writer.write_table(table.cast(RESULT_SCHEMA))
