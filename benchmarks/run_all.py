@@ -149,7 +149,7 @@ def _runs_section(lines: list[str], targets: list, args, small: int, large: int)
         (
             "Synthetic feeds from the sample's vocabulary (`benchmarks/synth.py`); one fresh "
             "`python -m pipeline.cli run` subprocess per size, new history store each time. "
-            "Memory is polled every 0.1 s over the whole process tree (CLI, fork server, "
+            "Memory is polled over the whole process tree (RSS every 0.1 s, PSS every 0.5 s; CLI, fork server, "
             "worker processes): *RSS sum* counts pages shared between processes once per "
             "process (an upper bound); *PSS sum* splits shared pages between their sharers "
             "(what the tree really occupies). CPU s: user + system seconds of the whole tree. "
