@@ -32,13 +32,36 @@ _EXPORTS = {
     "HistoryStore": "pipeline.store",
 }
 
-__all__ = sorted([*_EXPORTS, "normalize", "tokenize", "evaluate"])
+__all__ = [
+    "Config",
+    "FeedbackClassifier",
+    "HistoryStore",
+    "TextNormalizer",
+    "content_tokens",
+    "detect_language",
+    "display_text",
+    "evaluate",
+    "load_config",
+    "load_model",
+    "load_taxonomy",
+    "mask_pii",
+    "normalize",
+    "normalize_many",
+    "normalize_record",
+    "read_labelled",
+    "review_export",
+    "run_backfill",
+    "run_pipeline",
+    "save_model",
+    "tokenize",
+    "train_model",
+]
 
 # These three functions share their name with the module that defines them. Importing the
 # module would rebind ``pipeline.<name>`` to the module, so bind the functions eagerly.
-from pipeline.evaluate import evaluate  # noqa: E402
-from pipeline.normalize import normalize  # noqa: E402
-from pipeline.tokenize import tokenize  # noqa: E402
+from pipeline.evaluate import evaluate
+from pipeline.normalize import normalize
+from pipeline.tokenize import tokenize
 
 
 def __getattr__(name: str):

@@ -112,9 +112,9 @@ __all__ = [
     "PatternResult",
     "assign_part",
     "content_terms",
-    "terms_column",
     "discover_patterns",
     "fit_sample",
+    "terms_column",
     "with_cluster_ids",
 ]
 

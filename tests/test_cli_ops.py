@@ -8,11 +8,12 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import pytest
-from ops_fixtures import ROOT, complaints, feedback_rows, write_csv
 from typer.testing import CliRunner
 
 from pipeline.cli import FLAG_TO_CONFIG, app
 from pipeline.config import Config, load_config
+
+from ops_fixtures import ROOT, complaints, feedback_rows, write_csv
 
 pytest_plugins = ["ops_model_fixture"]
 

@@ -16,6 +16,7 @@ import textwrap
 import time
 
 import pytest
+
 from ops_fixtures import CLI, ROOT, complaints, feedback_rows, run_dirs, snapshot, write_csv
 
 NIGHT = "2026-08-02"

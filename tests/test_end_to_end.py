@@ -17,7 +17,8 @@ CLI = [sys.executable, "-m", "pipeline.cli"]
 
 def complaints(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        CLI + list(args), input=stdin, capture_output=True, text=True, cwd=cwd, timeout=600
+        CLI + list(args), input=stdin, capture_output=True, text=True, cwd=cwd, timeout=600,
+        check=False,
     )
 
 

@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from ops_fixtures import feedback_rows, write_csv
 
 from pipeline.config import Config
 from pipeline.ingest import InputError
 from pipeline.run import RunFailed, run_pipeline
 from pipeline.store import HistoryStore
+
+from ops_fixtures import feedback_rows, write_csv
 
 pytest_plugins = ["ops_model_fixture"]
 

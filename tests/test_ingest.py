@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ops_fixtures import feedback_rows, write_csv
 
 from pipeline.config import ColumnMap, IngestConfig
 from pipeline.ingest import InputError, SourceInfo, iter_records, parse_date, redact_source
+
+from ops_fixtures import feedback_rows, write_csv
 
 
 def ingest(path: Path | str, cfg: IngestConfig | None = None):

@@ -10,10 +10,11 @@ import json
 import pandas as pd
 import psycopg
 import pytest
-from ops_fixtures import complaints, feedback_rows, read_summary
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+
+from ops_fixtures import complaints, feedback_rows, read_summary
 
 pytest_plugins = ["ops_model_fixture", "pg_fixture"]
 

@@ -15,12 +15,13 @@ import time
 
 import pandas as pd
 import pytest
-from ops_fixtures import feedback_rows, write_csv
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.config import IngestConfig
 from pipeline.ingest import iter_records
+
+from ops_fixtures import feedback_rows, write_csv
 
 pytest_plugins = ["ops_model_fixture"]
 
