@@ -274,3 +274,40 @@ def test_fit_sample_is_bounded_stratified_and_order_free():
     pd.testing.assert_frame_equal(a, b)
     assert len(a) <= 300 + 3 * 500
     assert set(a["group"]) == {"delivery", "packaging", "(no theme)"}
+
+
+def test_terms_written_by_the_engine_give_the_same_clusters(tmp_path):
+    """The engines store each complaint's terms in the part (``cluster_terms``); assigning from
+    them must give exactly what tokenising ``text_norm`` again gives."""
+    from pipeline.cluster import content_terms, terms_column
+
+    frame = night(BASE, 40, 3, "t")
+    terms = terms_column(frame)
+    assert [t is None for t in terms] == (~frame["is_complaint"]).tolist()
+    i = int(np.flatnonzero(frame["is_complaint"].to_numpy())[0])
+    assert terms[i].split(" ") == content_terms(frame["text_norm"].iat[i])
+
+    garbage = [None if t is None else "zzz" for t in terms]
+    results = {}
+    for variant, column in (("none", None), ("engine", terms), ("garbage", garbage)):
+        folder = tmp_path / variant
+        parts = write_parts(frame, folder)
+        if column is not None:
+            by_key = dict(zip(frame["record_key"], column, strict=True))
+            for part in parts:
+                table = pq.read_table(part)
+                keys = table.column("record_key").to_pylist()
+                col = pa.array([by_key[k] for k in keys], type=pa.string())
+                pq.write_table(table.append_column("cluster_terms", col), part)
+        store = HistoryStore(folder / "history.duckdb")
+        try:
+            result = discover_patterns(parts, sample_of(frame), CONFIG, store, "20260901T020000-cccccc")
+        finally:
+            store.close()
+        ids = pd.concat([pq.read_table(p, columns=["record_key", "cluster_id"]).to_pandas() for p in parts])
+        results[variant] = (result.clusters[["cluster_id", "label", "size"]], ids)
+    pd.testing.assert_frame_equal(results["none"][0], results["engine"][0])
+    pd.testing.assert_frame_equal(results["none"][1], results["engine"][1])
+    assert (results["engine"][1]["cluster_id"] >= 0).any()
+    # the stored terms are what assignment reads: nonsense terms match no cluster
+    assert not results["none"][1]["cluster_id"].equals(results["garbage"][1]["cluster_id"])
