@@ -174,3 +174,18 @@ def test_file_weights_reach_the_training_rows_and_the_sidecar(tmp_path):
     sidecar = train_model([f"{a}@2.5", b], tmp_path / "model", cv_folds=0)
     weights = {Path(f["path"]).name: f["weight"] for f in sidecar["training"]["files"]}
     assert weights == {"a.jsonl": 2.5, "b@home.jsonl": 1.0}
+
+
+def test_shipped_training_files_agree_on_every_repeated_text():
+    """Short texts («ممتاز», «بد نبود») recur across the labelled files; the same text must carry
+    the same complaint flag and themes everywhere, or training pulls the model two ways."""
+    from conftest import ROOT
+
+    labels: dict[str, set] = {}
+    for path in sorted((ROOT / "data" / "labelled").glob("*.jsonl")):
+        frame = read_labelled(path)
+        for text, complaint, themes in zip(frame["text"], frame["complaint"], frame["themes"], strict=True):
+            labels.setdefault(" ".join(str(text).split()), set()).add((bool(complaint), tuple(sorted(themes))))
+    assert len(labels) > 30_000
+    conflicts = {text: sorted(v) for text, v in labels.items() if len(v) > 1}
+    assert not conflicts, conflicts
