@@ -198,7 +198,8 @@ class _PhraseMemo:
     def __init__(self, index: dict[str, list[tuple]]):
         self.index = index
         self.known: set[str] = set()
-        self.starts: dict[str, list[tuple]] = {}
+        #: token -> its phrases, split by :func:`_split_entries`
+        self.starts: dict[str, tuple[tuple[int, ...], dict[str, list[tuple]]]] = {}
 
     def learn(self, tokens: set[str]) -> None:
         new = tokens.difference(self.known)
