@@ -602,8 +602,9 @@ class _Accumulator:
 
 
 def _read_part(part: Path) -> pd.DataFrame:
-    names = set(pq.read_schema(part).names)
-    return pq.read_table(part, columns=[c for c in _READ_COLUMNS if c in names]).to_pandas()
+    from pipeline.engine import read_part_columns
+
+    return read_part_columns(part, _READ_COLUMNS)
 
 
 def with_cluster_ids(table: pa.Table, ids: np.ndarray) -> pa.Table:

@@ -50,6 +50,7 @@ __all__ = [
     "part_name",
     "process_part",
     "process_parts",
+    "read_part_columns",
 ]
 
 
@@ -180,13 +181,18 @@ def map_parts(
     if engine.can_write(Path(parts[0]).parent):
         items: Iterable = (str(part) for part in parts)
     else:
-        import pyarrow.parquet as pq
-
         log.info("dask workers cannot see %s; parts are sent to them", Path(parts[0]).parent)
-        present = set(pq.read_schema(parts[0]).names)
-        columns = [c for c in columns if c in present]
-        items = (pq.read_table(part, columns=columns).to_pandas() for part in parts)
+        items = (read_part_columns(part, columns) for part in parts)
     return engine.map(fn, items, shared)
+
+
+def read_part_columns(part: Path | str, columns: list[str]) -> pd.DataFrame:
+    """The listed columns of one Parquet part that it has (``cluster_terms`` only exists in
+    parts an engine wrote)."""
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(part).names)
+    return pq.read_table(part, columns=[c for c in columns if c in present]).to_pandas()
 
 
 def make_engine(config: RunConfig) -> LocalEngine | DaskEngine:
