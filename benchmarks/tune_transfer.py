@@ -51,6 +51,9 @@ GRIDS: dict[str, list[tuple[str, dict, dict, float]]] = {
     "weight": [(f"hand weight {w}", {}, {}, w) for w in (1.0, 2.0, 3.0)],
     # one set of out-of-fold predictions, scored with a top-1 fallback for abstaining complaints
     "fallback": [("shipped settings", {}, {"_fallback": (1.0, 0.75, 0.5, 0.25, 0.0)}, HAND_WEIGHT)],
+    # weight of the generated (phrase-bank) rows against the hand-written ones; 0 leaves them out
+    "generated": [(f"generated weight {w}", {}, {"_generated_weight": w}, HAND_WEIGHT) for w in (1.0, 0.3, 0.0)],
+    "tail": [(f"tail block {w}", {}, {"tail_weight": w}, HAND_WEIGHT) for w in (0.0, 0.5, 1.0)],
     "lexicon": [
         (f"polarity {p}, seeds {s}", {}, {"polarity_weight": p, "seed_weight": s}, HAND_WEIGHT)
         for p, s in ((1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (0.0, 1.0))
@@ -74,10 +77,13 @@ def transfer_scores(frame: pd.DataFrame, texts: list[str], clf_params: dict, fea
     gen_idx = np.flatnonzero(~frame["hand"].to_numpy())
     strata = frame["lang"].fillna("?").astype(str) + frame["complaint"].astype(str)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    weights = np.where(frame["hand"], hand_weight, 1.0) * frame["weight"].to_numpy()
-    parts = []
     feat_params = dict(feat_params)
     fallback = feat_params.pop("_fallback", None)
+    generated_weight = feat_params.pop("_generated_weight", 1.0)
+    weights = np.where(frame["hand"], hand_weight, generated_weight) * frame["weight"].to_numpy()
+    parts = []
+    if not generated_weight:
+        gen_idx = gen_idx[:0]
     for tr_h, te_h in splitter.split(hand_idx, strata.iloc[hand_idx]):
         tr = np.concatenate([gen_idx, hand_idx[tr_h]])
         te = hand_idx[te_h]

@@ -656,6 +656,9 @@ _NEG_BEFORE = (
 #: Words that may stand between a preceding negator and what it negates:
 #: "لا توجد مشاكل", "بدون اي مشكلة", "ليس فيه عيب".
 _NEG_BEFORE_GAP = ("اي", "أي", "توجد", "يوجد", "فيه", "فيها", "هناك", "ای", "هیچ")
+#: Positive words that also act as intensifiers: before a negative word they are not praise
+#: («فوق العاده بد», "extremely bad").
+_INTENSIFIERS = ("فوق العاده", "فوق‌العاده", "بی نهایت", "بی‌نهایت")
 #: Contrast connectives: what follows usually carries the point of a mixed message.
 _CONTRAST = (
     "ولی",
@@ -741,6 +744,8 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         Positive (class 0) and negative (class 1) phrases indexed by first token.
     neg_after_, neg_before_, neg_gap_, neg_before_gap_, contrast_ : dict of str to None
         Normalised negator and connective tokens (ordered sets).
+    intensifiers_ : list of tuple of str
+        Token forms of the positive words that only intensify a following negative word.
 
     Examples
     --------
@@ -763,6 +768,7 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         self.contrast_ = _token_set(_CONTRAST)
         self.neg_gap_ = _token_set(_NEG_GAP)
         self.neg_before_gap_ = _token_set(_NEG_BEFORE_GAP)
+        self.intensifiers_ = sorted({t for w in _INTENSIFIERS for t in _phrase_variants(w)})
         return self
 
     def _row(self, tokens: Sequence[str], memo: _PhraseMemo | None = None) -> list[float]:
@@ -778,7 +784,17 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
                 f[8] += 1
         n = len(tokens)
         before_gap = getattr(self, "neg_before_gap_", {})  # models fitted before it existed
-        for start, end, k in _outermost(_match_positions(tokens, self.index_, memo)):
+        hits = _outermost(_match_positions(tokens, self.index_, memo))
+        intensifiers = getattr(self, "intensifiers_", ())
+        if intensifiers and len(hits) > 1:
+            # «فوق العاده بد»: a positive word that only intensifies the negative one after it
+            negative_starts = {s for s, _, k in hits if k == 1}
+            hits = [
+                (s, e, k)
+                for s, e, k in hits
+                if not (k == 0 and e in negative_starts and tuple(tokens[s:e]) in intensifiers)
+            ]
+        for start, end, k in hits:
             negated = (
                 (start > 0 and tokens[start - 1] in self.neg_before_)
                 or (
@@ -820,6 +836,34 @@ class PolarityFeatures(_TransientCache, BaseEstimator, TransformerMixin):
 # The stacked feature block
 # ---------------------------------------------------------------------------
 
+#: Words after which a mixed message usually states its problem: the contrast connectives
+#: plus Persian «فقط» / «تنها» ("great, only it came cold").
+_TAIL_MARKERS = (*_CONTRAST, "فقط", "تنها")
+
+
+@lru_cache(maxsize=None)
+def _tail_marker_tokens() -> frozenset[str]:
+    """Normalised one-token forms of :data:`_TAIL_MARKERS` (built on first use: it needs the
+    normaliser)."""
+    return frozenset(
+        toks[0] for w in _TAIL_MARKERS for toks in _phrase_variants(w) if len(toks) == 1
+    )
+
+
+def contrast_tail(tokens: Sequence[str]) -> Sequence[str]:
+    """Tokens after the last contrast marker (empty when there is none, or nothing follows).
+
+    >>> contrast_tail(["عالی", "بود", "ولی", "گرونه"])
+    ['گرونه']
+    >>> contrast_tail(["عالی", "بود"])
+    []
+    """
+    markers = _tail_marker_tokens()
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i] in markers:
+            return list(tokens[i + 1 :])
+    return []
+
 
 class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
     """Word TF-IDF + char_wb TF-IDF + seed-lexicon + polarity features on token lists.
@@ -839,6 +883,11 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         Whether to include the char n-gram block.
     lexicon_files : bool
         Whether the polarity block adds the lexicon files of ``data/lexicons``.
+    tail_weight : float
+        Scale of the tail block: word TF-IDF of the tokens after the last contrast marker
+        ("... ولی گرونه", "... بس البطارية ضعيفة"); 0 drops the block. In a long mixed
+        review the one complaint word is diluted by the praise around it in the L2-normalised
+        word block; in the tail block it stands alone.
 
     Attributes
     ----------
@@ -862,6 +911,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         polarity_weight: float = 1.0,
         use_char: bool = True,
         lexicon_files: bool = True,
+        tail_weight: float = 0.0,
     ):
         self.taxonomy = taxonomy
         self.word_ngram_range = word_ngram_range
@@ -873,6 +923,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         self.polarity_weight = polarity_weight
         self.use_char = use_char
         self.lexicon_files = lexicon_files
+        self.tail_weight = tail_weight
 
     def fit(self, X: Sequence[Sequence[str]], y=None):
         self.fit_transform(X)
@@ -905,6 +956,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
             scale=self.polarity_weight, lexicon_files=self.lexicon_files
         ).fit()
         blocks += self._lexicon_blocks(X)
+        blocks += self._tail_blocks(X)
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
         self.n_features_out_ = out.shape[1]
         return out
@@ -921,7 +973,18 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         if self.char_ is not None:
             blocks.append(self._char_transform(X))
         blocks += self._lexicon_blocks(X)
+        blocks += self._tail_blocks(X)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _tail_blocks(self, X: list[Sequence[str]]) -> list[sp.csr_matrix]:
+        """The word block of each document's tail (see ``tail_weight``); none when it is 0."""
+        weight = getattr(self, "tail_weight", 0.0)  # models fitted before it existed
+        if not weight:
+            return []
+        tail = self._word_transform([contrast_tail(tokens) for tokens in X])
+        if weight != 1.0:
+            tail.data *= np.float32(weight)
+        return [tail]
 
     def _char_transform(self, X: list[Sequence[str]]) -> sp.csr_matrix:
         """``self.char_.transform(X)``, but n-grams are generated once per distinct token
@@ -991,4 +1054,6 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         names += list(self.seeds_.get_feature_names_out()) + list(
             self.polarity_.get_feature_names_out()
         )
+        if getattr(self, "tail_weight", 0.0):
+            names += [f"tail__{n}" for n in self.word_.get_feature_names_out()]
         return np.asarray(names, dtype=object)

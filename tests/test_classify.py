@@ -277,3 +277,56 @@ def test_indexed_phrase_matching_equals_brute_force():
     memo = _PhraseMemo(index)
     for tokens in analyze_texts(texts):
         assert sorted(_match_positions(tokens, index, memo)) == _brute_force_matches(tokens, index)
+
+
+def test_intensifier_before_a_negative_word_is_not_praise():
+    """«فوق العاده بد» ("extremely bad") is one negative signal, not a positive and a negative
+    that cancel out; «فوق العاده خوشمزه» stays praise."""
+    from pipeline.features import POLARITY_FEATURES, PolarityFeatures, analyze_texts
+
+    pf = PolarityFeatures().fit()
+    worse, better = analyze_texts(["کیفیتش فوق العاده بد بود", "فوق العاده خوشمزه بود"])
+    row = dict(zip(POLARITY_FEATURES, pf._row(worse)))
+    assert row["pos"] == 0 and row["neg"] == 1 and row["net"] == -1
+    row = dict(zip(POLARITY_FEATURES, pf._row(better)))
+    assert row["pos"] >= 1 and row["neg"] == 0
+
+
+def test_contrast_tail_is_what_follows_the_last_marker():
+    from pipeline.features import analyze_texts, contrast_tail
+
+    docs = analyze_texts([
+        "خوشمزه و تازه بود ولی یکم گرونه",
+        "المنتج ممتاز بس البطارية ضعيفة",
+        "عالی بود، فقط سرد رسید",
+        "همه چیز عالی بود",
+        "عالی بود ولی",
+    ])
+    assert [list(contrast_tail(d)) for d in docs] == [
+        ["یکم", "گرونه"],
+        ["البطاريه", "ضعيفه"],
+        ["سرد", "رسید"],
+        [],
+        [],
+    ]
+
+
+def test_tail_block_repeats_the_word_block_of_the_tail():
+    """The tail block is the word TF-IDF of the tail alone: the complaint word after «ولی» gets
+    the weight it would have in a message of its own, however much praise precedes it."""
+    from pipeline.features import analyze_texts
+
+    frame = tiny_frame()
+    off = FeedbackFeatures(min_df=1).fit(analyze_texts(frame["text"]))
+    on = FeedbackFeatures(min_df=1, tail_weight=0.5).fit(analyze_texts(frame["text"]))
+    docs = analyze_texts(["غذا عالی و خوشمزه بود ولی دیر رسید", "غذا عالی بود"])
+    a, b = off.transform(docs), on.transform(docs)
+    n_word = len(on.word_.vocabulary_)
+    assert b.shape[1] == a.shape[1] + n_word
+    np.testing.assert_allclose(b[:, : a.shape[1]].toarray(), a.toarray())
+    tail = b[:, a.shape[1] :].toarray()
+    alone = on._word_transform(analyze_texts(["دیر رسید"])).toarray()[0]
+    np.testing.assert_allclose(tail[0], 0.5 * alone, rtol=1e-6)
+    assert not tail[1].any()
+    names = on.get_feature_names_out()
+    assert len(names) == b.shape[1] and names[-1].startswith("tail__")
