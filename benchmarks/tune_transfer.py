@@ -53,7 +53,7 @@ GRIDS: dict[str, list[tuple[str, dict, dict, float]]] = {
     "fallback": [("shipped settings", {}, {"_fallback": (1.0, 0.75, 0.5, 0.25, 0.0)}, HAND_WEIGHT)],
     # weight of the generated (phrase-bank) rows against the hand-written ones; 0 leaves them out
     "generated": [(f"generated weight {w}", {}, {"_generated_weight": w}, HAND_WEIGHT) for w in (1.0, 0.3, 0.0)],
-    "tail": [(f"tail block {w}", {}, {"tail_weight": w}, HAND_WEIGHT) for w in (0.0, 0.5, 1.0)],
+    "tail": [(f"tail block {w}", {}, {"tail_weight": w}, HAND_WEIGHT) for w in (0.0, 0.5)],
     "lexicon": [
         (f"polarity {p}, seeds {s}", {}, {"polarity_weight": p, "seed_weight": s}, HAND_WEIGHT)
         for p, s in ((1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (0.0, 1.0))

@@ -887,7 +887,8 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         Scale of the tail block: word TF-IDF of the tokens after the last contrast marker
         ("... ولی گرونه", "... بس البطارية ضعيفة"); 0 drops the block. In a long mixed
         review the one complaint word is diluted by the praise around it in the L2-normalised
-        word block; in the tail block it stands alone.
+        word block; in the tail block it stands alone. 0.5 was chosen on held-out hand-written
+        rows (``python -m benchmarks.tune_transfer --grid tail``).
 
     Attributes
     ----------
@@ -911,7 +912,7 @@ class FeedbackFeatures(_TransientCache, BaseEstimator, TransformerMixin):
         polarity_weight: float = 1.0,
         use_char: bool = True,
         lexicon_files: bool = True,
-        tail_weight: float = 0.0,
+        tail_weight: float = 0.5,
     ):
         self.taxonomy = taxonomy
         self.word_ngram_range = word_ngram_range
